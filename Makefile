@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine with Python 3.11+ and make:
+#   make run    the endpoint on moto (no Docker) with the demo agent
+#   make test   lint, types, tests and `sam validate --lint`
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/layers/runtime
+export AWS_DEFAULT_REGION ?= eu-central-1
+export POWERTOOLS_TRACE_DISABLED ?= true
+
+.PHONY: run call test lint typecheck pytest sam-validate bench validate graph clean
+
+$(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.local.emulator
+
+call: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.local.phone
+
+test: lint typecheck pytest sam-validate
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed
+	SKIP_SAM=1 $(VENV)/bin/pytest -q
+
+sam-validate:
+	bash tools/sam.sh validate --lint
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+validate: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.flows validate agent
+
+graph: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.flows graph $(or $(FLOW),main)
+
+clean:
+	rm -rf $(VENV) .venv-sam .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,112 @@
+"""The AudioCodes Bot API (HTTP mode) for VoiceAI Connect: thin routes over the conversation core.
+
+Bot URL: ``https://<api>/<url_token>``; the conversation URLs handed out are relative to it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from audiocodes_endpoint import http_api, protocol
+from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
+from audiocodes_endpoint.observability import bind_conversation, logger, metrics, traced
+from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.settings import EndpointSettings
+
+app = APIGatewayHttpResolver(enable_validation=True)
+http_api.install_error_handlers(app)
+
+ConversationPath = Annotated[protocol.ConversationId, Path()]
+
+
+def _endpoint() -> EndpointSettings:
+    endpoint: EndpointSettings = app.context["endpoint"]
+    return endpoint
+
+
+@app.get("/<url_token>")
+def validate_bot(url_token: str) -> dict[str, Any]:
+    """VAIC's "validate bot" probe; reached only with a valid token."""
+    return protocol.VALIDATION_PROBE
+
+
+@app.post("/<url_token>")
+def create_conversation(url_token: str, request: Annotated[protocol.CreateConversationRequest, Body()]) -> dict[str, Any]:
+    endpoint = _endpoint()
+    bind_conversation(endpoint.url_token, request.conversation)
+    runtime().conversations.create(endpoint, request.conversation)
+    urls = protocol.conversation_urls(
+        url_token=endpoint.url_token,
+        conversation=request.conversation,
+        bot_url_has_trailing_slash=app.context["trailing_slash"],
+        expires_seconds=endpoint.session.expires_seconds,
+    )
+    return urls.to_wire()
+
+
+@app.post("/<url_token>/conversation/<conversation_id>/activities")
+def send_activities(
+    url_token: str, conversation_id: ConversationPath, request: Annotated[protocol.ActivitiesRequest, Body()]
+) -> dict[str, Any]:
+    bind_conversation(url_token, conversation_id)
+    answer = runtime().conversations.handle(_endpoint(), conversation_id, request.activities)
+    return protocol.activities_response(conversation_id, answer)
+
+
+@app.post("/<url_token>/conversation/<conversation_id>/refresh")
+def refresh(url_token: str, conversation_id: ConversationPath) -> dict[str, Any]:
+    """Keep-alive. The body (if any) carries nothing we need, so it is not validated."""
+    bind_conversation(url_token, conversation_id)
+    return {"expiresSeconds": runtime().conversations.refresh(_endpoint(), conversation_id)}
+
+
+@app.post("/<url_token>/conversation/<conversation_id>/disconnect")
+def disconnect(
+    url_token: str, conversation_id: ConversationPath, request: Annotated[protocol.DisconnectRequest, Body()]
+) -> dict[str, Any]:
+    bind_conversation(url_token, conversation_id)
+    logger.info("call ended by VAIC", extra={"reason_code": request.reasonCode})
+    runtime().conversations.disconnect(_endpoint(), conversation_id, request.reasonCode, request.reason)
+    return {}
+
+
+@app.exception_handler(ConversationNotFound)
+def _not_found(_exc: ConversationNotFound) -> Response[Any]:
+    return _json(404, "conversation_not_found", "no live conversation with this id")
+
+
+@app.exception_handler(ConversationEnded)
+def _ended(_exc: ConversationEnded) -> Response[Any]:
+    return _json(409, "conversation_ended", "this conversation has ended; use a new conversation id")
+
+
+@app.exception_handler(ConversationBusy)
+def _busy(_exc: ConversationBusy) -> Response[Any]:
+    return _json(409, "conversation_busy", "too many concurrent requests on this conversation; retry")
+
+
+def _json(status: int, code: str, message: str) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message})
+
+
+@traced
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Endpoint, then token, then size: all before Powertools parses or validates the body.
+    url_token = http_api.route_path(event).strip("/").split("/", 1)[0]
+    endpoint = runtime().endpoint(url_token) if url_token else None
+    if endpoint is None:
+        return http_api.error(404, "unknown_endpoint", "no endpoint with this URL token")
+    if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
+        return http_api.error(401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+    if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
+        return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
+    event, trailing_slash = http_api.without_trailing_slash(event)
+    app.append_context(endpoint=endpoint, trailing_slash=trailing_slash)
+    return app.resolve(event, context)

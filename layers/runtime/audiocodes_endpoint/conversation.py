@@ -1,0 +1,266 @@
+"""One conversation turn, whatever door it came through (sync HTTP, async queue, inject).
+
+load the session (1 read) -> skip activities already answered -> map each activity to a flow
+input (caller metadata on ``start``, intents on text) -> run the flow -> save the session
+(1 conditional write; on a conflict re-read and run again, so concurrent requests never lose an
+update). A flow that fails answers with an apology and a hang-up instead of an HTTP error.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
+from .numbers import number_metadata
+from .observability import count, logger
+from .protocol import Activity, CallerInput, InboundActivity, event, message, to_caller_input
+from .sessions import ConflictError, Session, SessionStore
+from .settings import EndpointSettings
+
+MAX_ATTEMPTS = 8
+
+
+class ConversationNotFound(Exception):
+    """No live conversation with that id on that endpoint (unknown, ended or expired)."""
+
+
+class ConversationEnded(Exception):
+    """The conversation exists but is over, so it cannot be created again."""
+
+
+class ConversationBusy(Exception):
+    """Too many concurrent writers on one conversation; the client should retry."""
+
+
+@dataclass
+class Change:
+    """What a change to a session answered, and whether it needs writing."""
+
+    answer: list[dict[str, Any]]
+    changed: bool
+
+
+class FlowRunner(Protocol):
+    def run_turn(
+        self,
+        flow: str,
+        state: FlowState,
+        inp: FlowInput,
+        context: dict[str, Any],
+        emit: Emit,
+        options: TurnOptions,
+    ) -> TurnResult: ...
+
+
+class IntentRecognizer(Protocol):
+    def recognize(self, text: str, language: str | None) -> Any:
+        """An object with ``intent``, ``score`` and ``slots``."""
+
+
+@dataclass
+class Conversations:
+    store: SessionStore
+    flows: FlowRunner
+    nlu: IntentRecognizer | None = None
+    clock: Callable[[], float] = time.time
+    _sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def create(self, endpoint: EndpointSettings, conversation: str) -> Session:
+        """A new session; the same one again for a repeated create of a live conversation."""
+        now = self.clock()
+        session = Session(
+            endpoint=endpoint.url_token,
+            conversation=conversation,
+            expires_at=int(now) + endpoint.session.idle_seconds,
+            created_at=now,
+        )
+        if self.store.create(session) is not None:
+            count("Calls")
+            return session
+        existing = self.store.get(endpoint.url_token, conversation)
+        if existing is not None and existing.is_live(now):
+            return existing
+        raise ConversationEnded(conversation)
+
+    def refresh(self, endpoint: EndpointSettings, conversation: str) -> int:
+        now = self.clock()
+        if not self.store.extend(endpoint.url_token, conversation, int(now) + endpoint.session.idle_seconds, now):
+            raise ConversationNotFound(conversation)
+        return endpoint.session.expires_seconds
+
+    def disconnect(self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None) -> None:
+        """End the session; the flow's disconnect path runs (it may not send anything)."""
+        details = {"reasonCode": reason_code, "reason": reason}
+
+        def end(session: Session) -> Change:
+            if session.status == "ended":
+                return Change(answer=[], changed=False)  # a repeated disconnect is fine, and free
+            self._run_disconnect(endpoint, session, details)
+            session.status = "ended"
+            session.disconnect = details
+            return Change(answer=[], changed=True)
+
+        self._with_session(endpoint, conversation, end, allow_ended=True)
+
+    # --- turns -------------------------------------------------------------------------------
+
+    def handle(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        activities: Sequence[InboundActivity],
+        emit: Emit | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run every activity in order; the answer is the bot's activities, as wire JSON."""
+
+        def turn(session: Session) -> Change:
+            change = Change(answer=[], changed=False)
+            for activity in activities:
+                remembered = session.replies.get(activity.id)
+                if remembered is not None:
+                    logger.info("resent activity answered again", extra={"activity_id": activity.id})
+                    change.answer.extend(remembered)
+                    continue
+                produced = self._run_activity(endpoint, session, activity, emit)
+                session.remember_reply(activity.id, produced)
+                change.answer.extend(produced)
+                change.changed = True
+            return change
+
+        return self._with_session(endpoint, conversation, turn)
+
+    def _with_session(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        change: Callable[[Session], Change],
+        *,
+        allow_ended: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Read, change and conditionally write the session, retrying on a concurrent write."""
+        for attempt in range(MAX_ATTEMPTS):
+            now = self.clock()
+            session = self.store.get(endpoint.url_token, conversation)
+            if session is None or now >= session.expires_at or (session.status == "ended" and not allow_ended):
+                raise ConversationNotFound(conversation)
+            result = change(session)
+            if not result.changed:
+                return result.answer  # a resend or a repeated disconnect: nothing to write
+            if session.status == "active":
+                session.expires_at = int(now) + endpoint.session.idle_seconds
+            try:
+                self.store.save(session)
+                return result.answer
+            except ConflictError:
+                logger.info("session changed concurrently; retrying", extra={"attempt": attempt + 1})
+                self._sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise ConversationBusy(conversation)
+
+    def _run_activity(
+        self, endpoint: EndpointSettings, session: Session, activity: InboundActivity, emit: Emit | None
+    ) -> list[dict[str, Any]]:
+        caller_input = to_caller_input(activity)
+        if caller_input is None:
+            logger.warning("activity ignored", extra={"activity_type": activity.type, "activity_id": activity.id})
+            return []
+        if session.flow_state.get("ended"):
+            return []  # the flow hung up or transferred; VAIC is about to disconnect
+        session.execution += 1
+        count("Turns")
+        inp = self._flow_input(endpoint, session, caller_input)
+        produced: list[Activity] = []
+
+        def collect(activity: Activity) -> None:
+            produced.append(activity)
+            if emit is not None:
+                emit(activity)
+
+        try:
+            result = self.flows.run_turn(
+                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, collect,
+                _turn_options(endpoint),
+            )  # fmt: skip
+        except Exception:
+            logger.exception("flow failed; the call is ended with an apology", extra={"activity_id": activity.id})
+            count("FlowErrors")
+            for closing in (
+                message(endpoint.apology_text),
+                event("hangup", activity_params={"hangupReason": "bot error"}),
+            ):
+                collect(closing)
+            session.flow_state = {**session.flow_state, "ended": True}
+            return [a.to_wire() for a in produced]
+        session.flow_state = result.state.model_dump(mode="json")
+        session.context = result.context
+        return [a.to_wire() for a in produced]
+
+    def _flow_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
+        data: dict[str, Any] = dict(caller_input.parameters)
+        if caller_input.is_start:
+            metadata = number_metadata(caller_input.caller, endpoint.default_region)
+            data["numberMetaData"] = metadata
+            session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata}
+        inp = FlowInput(
+            text=caller_input.text,
+            data=data,
+            userId=_user_id(session),
+            sessionId=session.conversation,
+            URLToken=endpoint.url_token,
+            type=caller_input.type,
+            event=caller_input.event,
+            value=caller_input.value,
+            language=caller_input.language,
+            confidence=caller_input.confidence,
+            execution=session.execution,
+        )
+        if self.nlu is not None and caller_input.type == "message" and caller_input.text:
+            result = self.nlu.recognize(caller_input.text, caller_input.language)
+            inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
+        return inp
+
+    def _run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> None:
+        session.execution += 1
+        inp = FlowInput(
+            type="event",
+            event="disconnect",
+            value=details,
+            data=dict(details),
+            userId=_user_id(session),
+            sessionId=session.conversation,
+            URLToken=endpoint.url_token,
+            execution=session.execution,
+        )
+        try:
+            result = self.flows.run_turn(
+                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context,
+                lambda _activity: None, _turn_options(endpoint),
+            )  # fmt: skip
+        except Exception:
+            logger.exception("disconnect path of the flow failed; the session ends anyway")
+            return
+        session.flow_state = result.state.model_dump(mode="json")
+        session.context = result.context
+
+
+def _user_id(session: Session) -> str:
+    """The caller's E.164 number when known (Cognigy keyed users by it), else the conversation id."""
+    metadata = session.context.get("call", {}).get("numberMetaData", {})
+    number = metadata.get("number") if metadata.get("valid") else None
+    return number or session.conversation
+
+
+def _turn_options(endpoint: EndpointSettings) -> TurnOptions:
+    limits = endpoint.limits
+    return TurnOptions(
+        max_steps=limits.max_steps,
+        code_timeout_seconds=limits.code_timeout_seconds,
+        http_timeout_seconds=limits.http_timeout_seconds,
+        allow_private_network=limits.allow_private_network,
+        variables=endpoint.variables,
+    )

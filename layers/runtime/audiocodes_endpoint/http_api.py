@@ -1,0 +1,115 @@
+"""HTTP concerns shared by the API Gateway handlers: auth, size limit, JSON errors, 405s.
+
+Authentication happens before ``app.resolve()`` because Powertools validates bodies before any
+middleware runs, and an unauthenticated caller must get 401, not a description of our schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """An API Gateway v2 result with a JSON error body: ``{"error", "message", ...}``."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **extra.pop("headers", {})},
+        "body": json.dumps({"error": code, "message": message, **extra}),
+        "isBase64Encoded": False,
+    }
+
+
+def presented_token(headers: Mapping[str, str] | None) -> str | None:
+    """The token from ``Authorization: Bearer <t>`` or a raw ``Authorization: <t>``."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), None)
+    if not value:
+        return None
+    scheme, _, rest = value.strip().partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" and rest.strip() else value.strip()
+
+
+def token_matches(presented: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; no expected token configured means nobody gets in."""
+    if not presented or not expected:
+        return False
+    return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def body_size(event: Mapping[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(base64.b64decode(body, validate=False))
+    return len(body.encode("utf-8"))
+
+
+def route_path(event: Mapping[str, Any]) -> str:
+    """The request path without the API stage prefix (``/Prod/demo`` -> ``/demo``)."""
+    path = str(event.get("rawPath") or "/")
+    stage = str(event.get("requestContext", {}).get("stage") or "$default")
+    prefix = f"/{stage}"
+    if stage != "$default" and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix) :] or "/"
+    return path
+
+
+def without_trailing_slash(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The event with one trailing ``/`` removed from its path (routes are declared without it)."""
+    path = str(event.get("rawPath") or "/")
+    if len(path) <= 1 or not path.endswith("/"):
+        return event, False
+    event = {**event, "rawPath": path.rstrip("/") or "/"}
+    http = event.get("requestContext", {}).get("http")
+    if isinstance(http, dict) and isinstance(http.get("path"), str):
+        event["requestContext"] = {**event["requestContext"], "http": {**http, "path": event["rawPath"]}}
+    return event, True
+
+
+def install_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Validation errors become 400 naming each field; unknown routes 404, known ones 405."""
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        problems = [
+            {"field": ".".join(str(p) for p in issue.get("loc", ()) if p != 1), "problem": issue.get("msg", "")}
+            for issue in exc.errors()
+        ]
+        malformed = any(issue.get("type") == "json_invalid" for issue in exc.errors())
+        message = "malformed JSON body" if malformed else "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return Response(
+            status_code=400,
+            content_type=content_types.APPLICATION_JSON,
+            body={"error": "bad_request", "message": message, "detail": problems},
+        )
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response[Any]:
+        allowed = allowed_methods(app, app.current_event.path)
+        if allowed:
+            return Response(
+                status_code=405,
+                content_type=content_types.APPLICATION_JSON,
+                headers={"Allow": ", ".join(sorted(allowed))},
+                body={"error": "method_not_allowed", "message": f"use {' or '.join(sorted(allowed))}"},
+            )
+        return Response(
+            status_code=404,
+            content_type=content_types.APPLICATION_JSON,
+            body={"error": "not_found", "message": "no such route"},
+        )
+
+
+def allowed_methods(app: APIGatewayHttpResolver, path: str) -> set[str]:
+    return {
+        route.method.upper()
+        for route in app._static_routes + app._dynamic_routes  # noqa: SLF001 - Powertools keeps no public list
+        if route.rule.match(path)
+    }

@@ -1,0 +1,44 @@
+"""Logger, Metrics and Tracer: one instance each per process, configured from the environment.
+
+``POWERTOOLS_SERVICE_NAME``, ``POWERTOOLS_METRICS_NAMESPACE``, ``POWERTOOLS_LOG_LEVEL`` and
+``POWERTOOLS_TRACE_DISABLED`` come from the template (or the emulator, which reads the template).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+metrics = Metrics()
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def count(metric: str, value: int = 1) -> None:
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
+
+
+def bind_conversation(endpoint: str, conversation: str | None) -> None:
+    """Every log line of this request carries the endpoint and the conversation id."""
+    logger.append_keys(endpoint=endpoint, conversation=conversation)
+
+
+def traced(handler: Handler) -> Handler:
+    """``Tracer.capture_lambda_handler``, but the Tracer (and the X-Ray SDK, ~250 ms of imports) is
+    created on the first invocation instead of at import, and not at all when tracing is disabled."""
+    wrapped: list[Callable[..., Any]] = []
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        if not wrapped:
+            from aws_lambda_powertools import Tracer
+
+            wrapped.append(Tracer().capture_lambda_handler(handler, capture_response=False))
+        return wrapped[0](event, context)
+
+    return invoke  # type: ignore[return-value]

@@ -1,0 +1,247 @@
+"""The AudioCodes Bot API on the wire: the only module that knows AudioCodes JSON.
+
+Inbound models are lenient where VoiceAI Connect (VAIC) may add fields we do not model
+(``extra="allow"``) and strict where we rely on a value (ids, types). Outbound activities are
+plain pydantic models that serialise without ``None`` fields, stamped with a unique ``id`` and an
+ISO-8601 UTC ``timestamp`` with milliseconds and ``Z`` as VAIC expects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# VAIC sends UUIDs; anything safe in a URL path segment and a DynamoDB key is accepted.
+ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+ActivityId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+MAX_ACTIVITIES_PER_REQUEST = 50
+VALIDATION_PROBE = {"type": "ac-bot-api", "success": True}
+
+
+def timestamp_now() -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, e.g. ``2024-12-04T15:07:55.145Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- VAIC -> bot -------------------------------------------------------------------------------
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class CreateConversationRequest(_Lenient):
+    conversation: ConversationId
+
+
+class InboundActivity(_Lenient):
+    id: ActivityId
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    timestamp: str | None = None
+    language: str | None = None
+    text: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    value: Any = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActivitiesRequest(_Lenient):
+    conversation: ConversationId | None = None
+    activities: list[InboundActivity] = Field(max_length=MAX_ACTIVITIES_PER_REQUEST)
+
+
+class RefreshRequest(_Lenient):
+    conversation: ConversationId | None = None
+
+
+class DisconnectRequest(_Lenient):
+    conversation: ConversationId | None = None
+    reasonCode: Annotated[str, StringConstraints(max_length=128)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+
+class CallerInput(BaseModel):
+    """One thing the caller's side did, in channel-neutral terms (what the conversation consumes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    activity_id: str
+    type: Literal["message", "event"]
+    event: str | None = None
+    text: str | None = None
+    value: Any = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    language: str | None = None
+    confidence: float | None = None
+
+    @property
+    def is_start(self) -> bool:
+        return self.event == "start"
+
+    @property
+    def caller(self) -> str | None:
+        caller = self.parameters.get("caller") if self.is_start else None
+        return caller if isinstance(caller, str) else None
+
+
+def to_caller_input(activity: InboundActivity) -> CallerInput | None:
+    """Map a VAIC activity to a :class:`CallerInput`; ``None`` for kinds we cannot act on.
+
+    Event names are case-sensitive per AudioCodes (``DTMF``), but some peers send ``dtmf``: we accept
+    that spelling and normalise it. Speech-hypothesis style payloads may sit in ``value`` or in
+    ``parameters``; both are kept.
+    """
+    if activity.type == "message":
+        confidence = activity.parameters.get("confidence")
+        return CallerInput(
+            activity_id=activity.id,
+            type="message",
+            text=(activity.text or "").strip(),
+            parameters=activity.parameters,
+            language=activity.language,
+            confidence=float(confidence) if isinstance(confidence, int | float) else None,
+        )
+    if activity.type == "event" and activity.name:
+        name = "DTMF" if activity.name.lower() == "dtmf" else activity.name
+        return CallerInput(
+            activity_id=activity.id,
+            type="event",
+            event=name,
+            text=str(activity.value) if name == "DTMF" and activity.value is not None else None,
+            value=activity.value,
+            parameters=activity.parameters,
+            language=activity.language,
+        )
+    return None
+
+
+# --- bot -> VAIC -------------------------------------------------------------------------------
+
+
+class Activity(BaseModel):
+    """An activity the bot sends. Unknown fields are kept so Cognigy payloads pass through unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    timestamp: str = Field(default_factory=timestamp_now)
+    text: str | None = None
+    name: str | None = None
+    value: Any = None
+    language: str | None = None
+    activityParams: dict[str, Any] | None = None
+    sessionParams: dict[str, Any] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+    @property
+    def ends_call(self) -> bool:
+        """True for activities after which VAIC leaves the bot: hang-up and transfer."""
+        return self.type == "event" and self.name in {"hangup", "transfer", "handover"}
+
+
+def message(
+    text: str,
+    *,
+    activity_params: Mapping[str, Any] | None = None,
+    session_params: Mapping[str, Any] | None = None,
+    language: str | None = None,
+) -> Activity:
+    """Text (or SSML) for VAIC to speak."""
+    return Activity(
+        type="message",
+        text=text,
+        language=language,
+        activityParams=dict(activity_params) if activity_params else None,
+        sessionParams=dict(session_params) if session_params else None,
+    )
+
+
+def event(
+    name: str,
+    *,
+    activity_params: Mapping[str, Any] | None = None,
+    session_params: Mapping[str, Any] | None = None,
+    value: Any = None,
+) -> Activity:
+    """A bot event such as ``hangup``, ``transfer``, ``playUrl`` or ``config``."""
+    return Activity(
+        type="event",
+        name=name,
+        value=value,
+        activityParams=dict(activity_params) if activity_params else None,
+        sessionParams=dict(session_params) if session_params else None,
+    )
+
+
+def from_wire(activity: Mapping[str, Any]) -> Activity:
+    """An outbound activity given as JSON (e.g. by a Cognigy code node), sent unchanged but stamped."""
+    return Activity.model_validate(dict(activity))
+
+
+def cognigy_activities(output: Mapping[str, Any]) -> list[Activity] | None:
+    """Activities inside a Cognigy-style output ``{"text", "data"}``, or ``None`` if it carries none.
+
+    Cognigy's AudioCodes nodes put activities in ``data._cognigy._audioCodes.json.activities``;
+    older flows use ``_audiocodes.activities`` (3.x) or ``_voiceGateway.json.activities``.
+    """
+    data = output.get("data")
+    cognigy = data.get("_cognigy") if isinstance(data, Mapping) else None
+    if not isinstance(cognigy, Mapping):
+        return None
+    for path in (("_audioCodes", "json"), ("_audiocodes",), ("_voiceGateway", "json")):
+        node: Any = cognigy
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        activities = node.get("activities") if isinstance(node, Mapping) else None
+        if isinstance(activities, list):
+            return [from_wire(a) for a in activities if isinstance(a, Mapping)]
+    return None
+
+
+def wire_activities(activities: Iterable[Activity]) -> list[dict[str, Any]]:
+    return [a.to_wire() for a in activities]
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class ConversationUrls(BaseModel):
+    """Answer to create-conversation. URLs are relative so they work behind any stage or proxy."""
+
+    activitiesURL: str
+    refreshURL: str
+    disconnectURL: str
+    expiresSeconds: int
+    websocketURL: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+def conversation_urls(
+    *, url_token: str, conversation: str, bot_url_has_trailing_slash: bool, expires_seconds: int
+) -> ConversationUrls:
+    """Relative URLs that resolve (RFC 3986) under the bot URL, with or without its trailing slash.
+
+    ``https://h/Prod/demo`` + ``demo/conversation/c/activities`` and
+    ``https://h/Prod/demo/`` + ``conversation/c/activities`` both give ``/Prod/demo/conversation/c/...``.
+    """
+    base = f"conversation/{conversation}/" if bot_url_has_trailing_slash else f"{url_token}/conversation/{conversation}/"
+    return ConversationUrls(
+        activitiesURL=base + "activities",
+        refreshURL=base + "refresh",
+        disconnectURL=base + "disconnect",
+        expiresSeconds=expires_seconds,
+    )
+
+
+def activities_response(conversation: str, activities: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"conversation": conversation, "activities": list(activities)}

@@ -1,0 +1,153 @@
+"""Endpoint settings (``agent/endpoints/*.yaml``), the runtime environment, and secret references.
+
+Settings are validated once per process; a typo or a wrong type fails with the file and the key.
+Secrets never live in the files: a setting names where the secret is (``ssm:``, ``secretsmanager:``
+or ``env:``) and is resolved through Powertools Parameters, cached for ``max_age`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+SECRET_MAX_AGE_SECONDS = 300
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+SecretRef = Annotated[
+    str,
+    StringConstraints(pattern=r"^(env|ssm|secretsmanager):\S+$", max_length=512),
+]
+UrlToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class SettingsError(ValueError):
+    """An endpoint file is missing, unreadable or invalid; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SessionSettings(_Strict):
+    expires_seconds: int = Field(default=120, ge=10, le=3600)
+    """``expiresSeconds`` told to VAIC; it refreshes the conversation about this often."""
+    grace_seconds: int = Field(default=60, ge=0, le=3600)
+    """How long past ``expires_seconds`` a silent session is kept before it answers 404."""
+
+    @property
+    def idle_seconds(self) -> int:
+        return self.expires_seconds + self.grace_seconds
+
+
+class FlowLimits(_Strict):
+    max_steps: int = Field(default=200, ge=1, le=10_000)
+    code_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    allow_private_network: bool = False
+    """Let HTTP nodes reach loopback/private addresses (off: protects the VPC from flows)."""
+
+
+class EndpointSettings(_Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    url_token: UrlToken
+    flow: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    bot_token: SecretRef
+    enabled: bool = True
+    async_mode: bool = False
+    default_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "US"
+    """Region used to read caller numbers given in national form."""
+    session: SessionSettings = SessionSettings()
+    limits: FlowLimits = FlowLimits()
+    variables: dict[str, str] = Field(default_factory=dict)
+    """Exposed to flow templates as ``variables``; ``${ENV_VAR:-default}`` is expanded at load."""
+    apology_text: Annotated[str, StringConstraints(min_length=1, max_length=500)] = (
+        "Sorry, something went wrong on our side. Please call again later. Goodbye."
+    )
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _reference_not_secret(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.match(r"^(env|ssm|secretsmanager):", value):
+            raise ValueError("must be a reference (env:NAME, ssm:/path or secretsmanager:name), never the secret")
+        return value
+
+    @field_validator("variables", mode="after")
+    @classmethod
+    def _expand_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        return {key: _expand(text) for key, text in value.items()}
+
+
+def _expand(text: str) -> str:
+    return _ENV_REFERENCE.sub(lambda m: os.environ.get(m["name"], m["default"] or ""), text)
+
+
+class RuntimeConfig(_Strict):
+    """The process environment, read once (business logic never reads ``os.environ``)."""
+
+    sessions_table: str = Field(min_length=1)
+    agent_dir: Path
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
+        env = os.environ if environ is None else environ
+        return cls(sessions_table=env.get("SESSIONS_TABLE", ""), agent_dir=Path(env.get("AGENT_DIR", "agent")))
+
+
+def load_endpoints(agent_dir: Path) -> dict[str, EndpointSettings]:
+    """All endpoints under ``agent_dir/endpoints``, keyed by URL token."""
+    files = sorted((agent_dir / "endpoints").glob("*.yaml"))
+    if not files:
+        raise SettingsError(f"{agent_dir / 'endpoints'}: no endpoint files (*.yaml)")
+    endpoints: dict[str, EndpointSettings] = {}
+    for file in files:
+        settings = _load_endpoint(file)
+        if settings.url_token in endpoints:
+            raise SettingsError(f"{file}: url_token: '{settings.url_token}' is already used by another endpoint")
+        endpoints[settings.url_token] = settings
+    return endpoints
+
+
+def _load_endpoint(file: Path) -> EndpointSettings:
+    try:
+        document = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise SettingsError(f"{file}: {error}") from error
+    if not isinstance(document, dict):
+        raise SettingsError(f"{file}: expected a mapping of settings")
+    document.setdefault("name", file.stem)
+    try:
+        return EndpointSettings.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise SettingsError(f"{file}: {problems}") from error
+
+
+@cache
+def endpoints_for(agent_dir: Path) -> dict[str, EndpointSettings]:
+    """Per-process cache of :func:`load_endpoints` (agent files do not change while a Lambda runs)."""
+    return load_endpoints(agent_dir)
+
+
+def resolve_secret(reference: str) -> str | None:
+    """The value behind a secret reference; ``None`` when it is not set."""
+    scheme, _, name = reference.partition(":")
+    if scheme == "env":
+        return os.environ.get(name) or None
+    # Imported here: Parameters pulls in boto3, which the env: path and cold imports do not need.
+    from aws_lambda_powertools.utilities import parameters
+
+    if scheme == "ssm":
+        value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+    else:
+        value = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+    return str(value) if value else None

@@ -36,7 +36,9 @@ def validate_bot(url_token: str) -> dict[str, Any]:
 
 
 @app.post("/<url_token>")
-def create_conversation(url_token: str, request: Annotated[protocol.CreateConversationRequest, Body()]) -> dict[str, Any]:
+def create_conversation(
+    url_token: str, request: Annotated[protocol.CreateConversationRequest, Body()]
+) -> dict[str, Any]:
     endpoint = _endpoint()
     bind_conversation(endpoint.url_token, request.conversation)
     runtime().conversations.create(endpoint, request.conversation)
@@ -91,7 +93,9 @@ def _busy(_exc: ConversationBusy) -> Response[Any]:
 
 
 def _json(status: int, code: str, message: str) -> Response[Any]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message})
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message}
+    )
 
 
 @traced
@@ -104,7 +108,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if endpoint is None:
         return http_api.error(404, "unknown_endpoint", "no endpoint with this URL token")
     if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
-        return http_api.error(401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+        return http_api.error(
+            401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
     if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
         return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
     event, trailing_slash = http_api.without_trailing_slash(event)

@@ -94,7 +94,9 @@ class Conversations:
             raise ConversationNotFound(conversation)
         return endpoint.session.expires_seconds
 
-    def disconnect(self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None) -> None:
+    def disconnect(
+        self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None
+    ) -> None:
         """End the session; the flow's disconnect path runs (it may not send anything)."""
         details = {"reasonCode": reason_code, "reason": reason}
 
@@ -159,7 +161,7 @@ class Conversations:
                 return result.answer
             except ConflictError:
                 logger.info("session changed concurrently; retrying", extra={"attempt": attempt + 1})
-                self._sleep(random.uniform(0, 0.005 * 2**attempt))
+                self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
         raise ConversationBusy(conversation)
 
     def _run_activity(

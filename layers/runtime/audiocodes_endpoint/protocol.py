@@ -234,7 +234,9 @@ def conversation_urls(
     ``https://h/Prod/demo`` + ``demo/conversation/c/activities`` and
     ``https://h/Prod/demo/`` + ``conversation/c/activities`` both give ``/Prod/demo/conversation/c/...``.
     """
-    base = f"conversation/{conversation}/" if bot_url_has_trailing_slash else f"{url_token}/conversation/{conversation}/"
+    base = (
+        f"conversation/{conversation}/" if bot_url_has_trailing_slash else f"{url_token}/conversation/{conversation}/"
+    )
     return ConversationUrls(
         activitiesURL=base + "activities",
         refreshURL=base + "refresh",

@@ -1,0 +1,308 @@
+"""The local emulator behind ``make run``: the template's HTTP API on 127.0.0.1, AWS on moto, no Docker.
+
+It reads ``template.yaml`` (routes, function environment, tables), starts moto's server, creates
+the tables, stores each endpoint's bot token where its settings say (SSM / Secrets Manager on
+moto), and serves HTTP by calling the same handler modules Lambda runs, with API Gateway v2 events.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import accounts_stub
+from .events import http_event
+from .template import FunctionSpec, Template, load_template
+
+ROOT = Path(__file__).resolve().parents[4]
+LOCAL_REGION = "eu-central-1"
+LOCAL_TABLE_PREFIX = "audiocodes-endpoint-local-"
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What handlers read from Lambda's context object."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str
+    started: float
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    spec: FunctionSpec
+    handler: Handler
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        context = LambdaContext(
+            self.spec.logical_id, self.spec.memory_size, self.spec.timeout, str(uuid.uuid4()), time.monotonic()
+        )
+        return self.handler(event, context)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    function: LocalFunction
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def local_token(url_token: str) -> str:
+    """The bot token `make run` uses for an endpoint unless ``<URL_TOKEN>_BOT_TOKEN`` is set."""
+    return os.environ.get(f"{url_token.upper().replace('-', '_')}_BOT_TOKEN", f"local-{url_token}-token")
+
+
+class Emulator:
+    def __init__(self, *, port: int = 3000, template: Path = ROOT / "template.yaml") -> None:
+        self.port = port
+        self.template: Template = load_template(template)
+        self._servers: list[Any] = []
+        self.routes: list[Route] = []
+        self.tokens: dict[str, str] = {}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Emulator:
+        self._start_moto()
+        stub = accounts_stub.start(int(os.environ.get("ACCOUNTS_PORT", "0")))
+        self._servers.append(stub)
+        os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
+        tables = self._create_tables()
+        functions = {
+            logical_id: self._load_function(spec)
+            for logical_id, spec in self.template.functions(resolve={**tables, "AWS::Region": LOCAL_REGION}).items()
+        }
+        self.routes = _routes(self.template, functions)
+        self._store_bot_tokens()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
+        self.port = server.server_port
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        for server in reversed(self._servers):
+            with contextlib.suppress(Exception):
+                (server.shutdown if hasattr(server, "shutdown") else server.stop)()
+        self._servers.clear()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- AWS on moto -------------------------------------------------------------------------
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        port = free_port()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        moto.start()
+        self._servers.append(moto)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AWS_REGION": LOCAL_REGION,
+            }
+        )
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+    def _create_tables(self) -> dict[str, str]:
+        import boto3
+
+        client = boto3.client("dynamodb")
+        names = {}
+        for logical_id, table in self.template.dynamodb_tables().items():
+            name = LOCAL_TABLE_PREFIX + logical_id
+            client.create_table(**table.create_table_kwargs(name))
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True}
+                )
+            names[logical_id] = name
+        return names
+
+    def _store_bot_tokens(self) -> None:
+        import boto3
+
+        from ..settings import load_endpoints
+
+        for endpoint in load_endpoints(Path(os.environ["AGENT_DIR"])).values():
+            token = local_token(endpoint.url_token)
+            scheme, _, name = endpoint.bot_token.partition(":")
+            if scheme == "ssm":
+                boto3.client("ssm").put_parameter(Name=name, Value=token, Type="SecureString", Overwrite=True)
+            elif scheme == "secretsmanager":
+                boto3.client("secretsmanager").create_secret(Name=name, SecretString=token)
+            else:
+                token = os.environ.setdefault(name, token)
+            self.tokens[endpoint.url_token] = token
+
+    # --- functions ---------------------------------------------------------------------------
+
+    def _load_function(self, spec: FunctionSpec) -> LocalFunction:
+        layers = self.template.layers()
+        for layer_id in spec.layers:
+            layer = layers.get(layer_id)
+            if layer is None:
+                continue
+            if layer.is_python_package and str(layer.content_uri) not in sys.path:
+                sys.path.insert(0, str(layer.content_uri))
+        # Lambda unpacks non-Python layers into /opt: point /opt paths at the layer's source folder.
+        opt = next(
+            (layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package), None
+        )
+        for key, value in spec.environment.items():
+            os.environ[key] = str(opt) + value[4:] if opt and (value == "/opt" or value.startswith("/opt/")) else value
+        module = _import_handler(spec)
+        return LocalFunction(spec, getattr(module, spec.handler_name))
+
+    def route(self, method: str, path: str) -> LocalFunction | None:
+        for route in self.routes:
+            if route.method in ("ANY", method) and route.pattern.fullmatch(path):
+                return route.function
+        return None
+
+
+def _import_handler(spec: FunctionSpec) -> ModuleType:
+    """Import ``CodeUri/<module>.py`` under a unique name (every function's module is called app)."""
+    path = spec.code_uri / f"{spec.handler_module.replace('.', '/')}.py"
+    name = f"_local_{spec.logical_id}_{spec.handler_module}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def _routes(template: Template, functions: dict[str, LocalFunction]) -> list[Route]:
+    """HTTP routes as regexes, most specific first (API Gateway prefers static over greedy paths)."""
+    routes = []
+    for route in template.http_routes():
+        path = "/{proxy+}" if route.path == "$default" else route.path
+        regex = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
+        regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", regex)
+        routes.append(
+            (
+                path.count("+"),
+                -path.count("/"),
+                Route(route.method, re.compile(regex), functions[route.function_logical_id]),
+            )
+        )
+    return [route for *_, route in sorted(routes, key=lambda r: (r[0], r[1]))]
+
+
+def _http_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
+    class HttpApi(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            function = emulator.route(self.command, url.path)
+            if function is None:
+                result: dict[str, Any] = {"statusCode": 404, "body": json.dumps({"message": "Not Found"})}
+            else:
+                event = http_event(
+                    self.command,
+                    url.path,
+                    query=url.query,
+                    headers=dict(self.headers),
+                    body=body,
+                    source_ip=self.client_address[0],
+                )
+                try:
+                    result = function.invoke(event)
+                except Exception as error:  # what API Gateway answers when a Lambda raises
+                    print(f"  ! {function.spec.logical_id} raised {error!r}", file=sys.stderr)
+                    result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
+            self._respond(result)
+
+        def _respond(self, result: dict[str, Any]) -> None:
+            payload = result.get("body") or ""
+            data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
+            self.send_response(int(result.get("statusCode", 200)))
+            headers = {"Content-Type": "application/json", **(result.get("headers") or {})}
+            for key, value in headers.items():
+                self.send_header(key, str(value))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            if os.environ.get("EMULATOR_QUIET") != "1":
+                sys.stderr.write(f"  {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n")
+
+    return HttpApi
+
+
+@contextlib.contextmanager
+def running(port: int = 0) -> Iterator[Emulator]:
+    """The emulator on a free port (for tests): ``with running() as emulator: ...``."""
+    emulator = Emulator(port=port)
+    try:
+        yield emulator.start()
+    finally:
+        emulator.stop()
+
+
+def main() -> None:
+    emulator = Emulator(port=int(os.environ.get("PORT", "3000"))).start()
+    print(f"\nAudioCodes endpoint emulator on {emulator.base_url} (AWS on moto at {os.environ['AWS_ENDPOINT_URL']})")
+    for url_token, token in emulator.tokens.items():
+        print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   token {token}")
+    print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Shared fixtures: AWS on moto (in-process), the sessions table built from template.yaml."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Never reach a real AWS account from tests, whatever the developer's shell has.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "AudioCodesEndpointTests",
+        "POWERTOOLS_SERVICE_NAME": "audiocodes-endpoint",
+    }
+)
+for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v == "AWS_PROFILE"]:
+    del os.environ[variable]
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def sessions_table(aws: None) -> str:
+    """The sessions table exactly as template.yaml defines it."""
+    import boto3
+
+    from audiocodes_endpoint.local.template import load_template
+
+    table = load_template(ROOT / "template.yaml").dynamodb_tables()["SessionsTable"]
+    client = boto3.client("dynamodb")
+    client.create_table(**table.create_table_kwargs("sessions-test"))
+    return "sessions-test"

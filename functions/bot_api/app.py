@@ -14,8 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint import http_api, protocol
 from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
+from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, metrics, traced
-from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.runtime import AsyncModeUnavailable, runtime
 from audiocodes_endpoint.settings import EndpointSettings
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -48,6 +49,8 @@ def create_conversation(
         bot_url_has_trailing_slash=app.context["trailing_slash"],
         expires_seconds=endpoint.session.expires_seconds,
     )
+    if endpoint.async_mode:
+        urls.websocketURL = runtime().websocket_url(endpoint, request.conversation)
     return urls.to_wire()
 
 
@@ -56,7 +59,15 @@ def send_activities(
     url_token: str, conversation_id: ConversationPath, request: Annotated[protocol.ActivitiesRequest, Body()]
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
-    answer = runtime().conversations.handle(_endpoint(), conversation_id, request.activities)
+    endpoint = _endpoint()
+    if endpoint.async_mode:
+        # Answered at once; the dispatcher runs the turn and pushes outputs over the WebSocket.
+        runtime().conversations.require_live(endpoint, conversation_id)
+        for activity in request.activities:
+            work = Work("activity", endpoint.url_token, conversation_id, activity.model_dump(mode="json"))
+            runtime().queue.put(work, deduplication=activity.id)
+        return {}
+    answer = runtime().conversations.handle(endpoint, conversation_id, request.activities)
     return protocol.activities_response(conversation_id, answer)
 
 
@@ -73,7 +84,9 @@ def disconnect(
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
     logger.info("call ended by VAIC", extra={"reason_code": request.reasonCode})
-    runtime().conversations.disconnect(_endpoint(), conversation_id, request.reasonCode, request.reason)
+    connection = runtime().conversations.disconnect(_endpoint(), conversation_id, request.reasonCode, request.reason)
+    if connection is not None:
+        runtime().pusher.close(connection)
     return {}
 
 
@@ -85,6 +98,12 @@ def _not_found(_exc: ConversationNotFound) -> Response[Any]:
 @app.exception_handler(ConversationEnded)
 def _ended(_exc: ConversationEnded) -> Response[Any]:
     return _json(409, "conversation_ended", "this conversation has ended; use a new conversation id")
+
+
+@app.exception_handler(AsyncModeUnavailable)
+def _no_async(exc: AsyncModeUnavailable) -> Response[Any]:
+    logger.error("async endpoint without async infrastructure", extra={"problem": str(exc)})
+    return _json(503, "async_mode_unavailable", "this endpoint is in async mode but the deployment lacks it")
 
 
 @app.exception_handler(ConversationBusy)

@@ -1,5 +1,6 @@
 """The Bot API in HTTP mode, through the real handler on moto (reference: audiocodes-bot-api.md 2-3)."""
 
+import json
 import re
 import threading
 import time
@@ -219,9 +220,11 @@ def test_concurrent_activities_through_the_handler_lose_no_update(call, sessions
     barrier = threading.Barrier(6)
     statuses = []
 
+    sent = [activity(text=f"hello number {i}") for i in range(6)]
+
     def send(i: int) -> None:
         barrier.wait()
-        statuses.append(post_activities(call, activity(text=f"hello number {i}"))[0])
+        statuses.append(post_activities(call, sent[i])[0])
 
     # When six activities arrive at the same moment
     threads = [threading.Thread(target=send, args=(i,)) for i in range(6)]
@@ -229,7 +232,9 @@ def test_concurrent_activities_through_the_handler_lose_no_update(call, sessions
         t.start()
     for t in threads:
         t.join()
-    # Then all were answered and all are recorded in the session
+    # Then all were answered and every one of them was written: create + start + 6 turns
     assert statuses == [200] * 6
     item = boto3.client("dynamodb").get_item(TableName=sessions_table, Key={"id": {"S": f"demo/{CONVERSATION}"}})
-    assert item["Item"]["execution"]["N"] == "7"
+    assert item["Item"]["version"]["N"] == "8"
+    replies = json.loads(item["Item"]["state"]["S"])["replies"]
+    assert {a["id"] for a in sent} <= set(replies)

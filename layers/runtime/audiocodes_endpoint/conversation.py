@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
 
 MAX_ATTEMPTS = 8
+_OUTPUT_IDS = uuid.UUID("6f1c1a52-58a4-4b8e-9a57-5d3c2f0e9b11")
 
 
 class ConversationNotFound(Exception):
@@ -42,6 +44,14 @@ class Change:
 
     answer: list[dict[str, Any]]
     changed: bool
+
+
+class Outlet(Protocol):
+    """Where async-mode outputs go as they are produced (the WebSocket, or the session's outbox)."""
+
+    def send(self, session: Session, activity: dict[str, Any]) -> None: ...
+
+    def flush(self, session: Session) -> None: ...
 
 
 class FlowRunner(Protocol):
@@ -96,19 +106,63 @@ class Conversations:
 
     def disconnect(
         self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None
-    ) -> None:
-        """End the session; the flow's disconnect path runs (it may not send anything)."""
+    ) -> str | None:
+        """End the session; the flow's disconnect path runs (it may not send anything).
+
+        Returns the id of the WebSocket bound to the call (async mode), for the caller to close.
+        """
         details = {"reasonCode": reason_code, "reason": reason}
+        connection: list[str | None] = [None]
 
         def end(session: Session) -> Change:
+            connection[0] = session.connection_id
             if session.status == "ended":
                 return Change(answer=[], changed=False)  # a repeated disconnect is fine, and free
             self._run_disconnect(endpoint, session, details)
             session.status = "ended"
             session.disconnect = details
+            session.connection_id = None
             return Change(answer=[], changed=True)
 
         self._with_session(endpoint, conversation, end, allow_ended=True)
+        return connection[0]
+
+    def require_live(self, endpoint: EndpointSettings, conversation: str) -> None:
+        """Raise :class:`ConversationNotFound` unless the conversation is live (one read)."""
+        session = self.store.get(endpoint.url_token, conversation)
+        if session is None or not session.is_live(self.clock()):
+            raise ConversationNotFound(conversation)
+
+    # --- async mode: the WebSocket side-channel ----------------------------------------------
+
+    def connect(self, endpoint: EndpointSettings, conversation: str, connection_id: str) -> None:
+        """Bind the WebSocket VAIC opened to the call; waiting outputs go out on the next flush."""
+
+        def bind(session: Session) -> Change:
+            session.connection_id = connection_id
+            session.connected_at = self.clock()
+            return Change(answer=[], changed=True)
+
+        self._with_session(endpoint, conversation, bind)
+
+    def connection_closed(self, endpoint: EndpointSettings, conversation: str, connection_id: str) -> None:
+        def unbind(session: Session) -> Change:
+            if session.connection_id != connection_id:
+                return Change(answer=[], changed=False)  # a newer socket is bound already
+            session.connection_id = None
+            return Change(answer=[], changed=True)
+
+        self._with_session(endpoint, conversation, unbind, allow_ended=True)
+
+    def flush(self, endpoint: EndpointSettings, conversation: str, outlet: Outlet) -> None:
+        """Send the outputs that waited for a (re)connected WebSocket, in order."""
+
+        def send_waiting(session: Session) -> Change:
+            waiting = len(session.outbox)
+            outlet.flush(session)
+            return Change(answer=[], changed=len(session.outbox) != waiting)
+
+        self._with_session(endpoint, conversation, send_waiting)
 
     # --- turns -------------------------------------------------------------------------------
 
@@ -117,9 +171,12 @@ class Conversations:
         endpoint: EndpointSettings,
         conversation: str,
         activities: Sequence[InboundActivity],
-        emit: Emit | None = None,
+        outlet: Outlet | None = None,
     ) -> list[dict[str, Any]]:
-        """Run every activity in order; the answer is the bot's activities, as wire JSON."""
+        """Run every activity in order; the answer is the bot's activities, as wire JSON.
+
+        With an ``outlet`` (async mode) each output also goes to it the moment the flow produces it.
+        """
 
         def turn(session: Session) -> Change:
             change = Change(answer=[], changed=False)
@@ -128,8 +185,13 @@ class Conversations:
                 if remembered is not None:
                     logger.info("resent activity answered again", extra={"activity_id": activity.id})
                     change.answer.extend(remembered)
+                    if outlet is not None:  # whatever did not go out the first time goes now
+                        waiting = len(session.outbox)
+                        for output in remembered:
+                            outlet.send(session, output)
+                        change.changed |= len(session.outbox) != waiting
                     continue
-                produced = self._run_activity(endpoint, session, activity, emit)
+                produced = self._run_activity(endpoint, session, activity, outlet)
                 session.remember_reply(activity.id, produced)
                 change.answer.extend(produced)
                 change.changed = True
@@ -156,6 +218,7 @@ class Conversations:
                 return result.answer  # a resend or a repeated disconnect: nothing to write
             if session.status == "active":
                 session.expires_at = int(now) + endpoint.session.idle_seconds
+            session.forget_old_deliveries()
             try:
                 self.store.save(session)
                 return result.answer
@@ -165,7 +228,7 @@ class Conversations:
         raise ConversationBusy(conversation)
 
     def _run_activity(
-        self, endpoint: EndpointSettings, session: Session, activity: InboundActivity, emit: Emit | None
+        self, endpoint: EndpointSettings, session: Session, activity: InboundActivity, outlet: Outlet | None
     ) -> list[dict[str, Any]]:
         caller_input = to_caller_input(activity)
         if caller_input is None:
@@ -176,12 +239,16 @@ class Conversations:
         session.execution += 1
         count("Turns")
         inp = self._flow_input(endpoint, session, caller_input)
-        produced: list[Activity] = []
+        produced: list[dict[str, Any]] = []
+        turn_id = activity.id
 
-        def collect(activity: Activity) -> None:
-            produced.append(activity)
-            if emit is not None:
-                emit(activity)
+        def collect(output: Activity) -> None:
+            # The same turn re-run (after a crash) names its outputs the same, so none goes out twice.
+            output.id = str(uuid.uuid5(_OUTPUT_IDS, f"{session.key}/{turn_id}/{len(produced)}"))
+            wire = output.to_wire()
+            produced.append(wire)
+            if outlet is not None:
+                outlet.send(session, wire)
 
         try:
             result = self.flows.run_turn(
@@ -197,10 +264,10 @@ class Conversations:
             ):
                 collect(closing)
             session.flow_state = {**session.flow_state, "ended": True}
-            return [a.to_wire() for a in produced]
+            return produced
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context
-        return [a.to_wire() for a in produced]
+        return produced
 
     def _flow_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
         data: dict[str, Any] = dict(caller_input.parameters)

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
+from urllib.parse import urlencode
 
 from .conversation import Conversations
+from .delivery import SocketOutlet, TurnQueue, WebSocketPusher
 from .sessions.dynamodb import DynamoDBSessionStore
 from .settings import EndpointSettings, RuntimeConfig, endpoints_for, resolve_secret
+
+
+class AsyncModeUnavailable(Exception):
+    """An endpoint asks for async mode but this deployment has no WebSocket API or turn queue."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,31 @@ class Runtime:
     @staticmethod
     def bot_token(endpoint: EndpointSettings) -> str | None:
         return resolve_secret(endpoint.bot_token)
+
+    # --- async mode ----------------------------------------------------------------------------
+
+    def websocket_url(self, endpoint: EndpointSettings, conversation: str) -> str:
+        """Absolute: the WebSocket API lives on another host than the HTTP API."""
+        base = self._require(self.config.websocket_url, "WEBSOCKET_URL")
+        return f"{base}?{urlencode({'endpoint': endpoint.url_token, 'conversation': conversation})}"
+
+    @cached_property
+    def pusher(self) -> WebSocketPusher:
+        return WebSocketPusher(self._require(self.config.connections_url, "CONNECTIONS_URL"))
+
+    @cached_property
+    def outlet(self) -> SocketOutlet:
+        return SocketOutlet(self.pusher, self.conversations.store)
+
+    @cached_property
+    def queue(self) -> TurnQueue:
+        return TurnQueue(self._require(self.config.turn_queue_url, "TURN_QUEUE_URL"))
+
+    @staticmethod
+    def _require(value: str, name: str) -> str:
+        if not value:
+            raise AsyncModeUnavailable(f"{name} is not set: deploy the WebSocket API and turn queue")
+        return value
 
 
 @cache

@@ -93,11 +93,23 @@ class RuntimeConfig(_Strict):
 
     sessions_table: str = Field(min_length=1)
     agent_dir: Path
+    # Async mode (empty when the deployment has no WebSocket API):
+    websocket_url: str = ""
+    """Where VAIC opens the side-channel, e.g. ``wss://abc.execute-api.eu-central-1.amazonaws.com/live``."""
+    connections_url: str = ""
+    """The management API for pushing to those sockets (``https://`` + the same host and stage)."""
+    turn_queue_url: str = ""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
         env = os.environ if environ is None else environ
-        return cls(sessions_table=env.get("SESSIONS_TABLE", ""), agent_dir=Path(env.get("AGENT_DIR", "agent")))
+        return cls(
+            sessions_table=env.get("SESSIONS_TABLE", ""),
+            agent_dir=Path(env.get("AGENT_DIR", "agent")),
+            websocket_url=env.get("WEBSOCKET_URL", ""),
+            connections_url=env.get("CONNECTIONS_URL", ""),
+            turn_queue_url=env.get("TURN_QUEUE_URL", ""),
+        )
 
 
 def load_endpoints(agent_dir: Path) -> dict[str, EndpointSettings]:

@@ -1,16 +1,21 @@
-"""The local emulator behind ``make run``: the template's HTTP API on 127.0.0.1, AWS on moto, no Docker.
+"""The local emulator behind ``make run``: the template's APIs on 127.0.0.1, AWS on moto, no Docker.
 
-It reads ``template.yaml`` (routes, function environment, tables), starts moto's server, creates
-the tables, stores each endpoint's bot token where its settings say (SSM / Secrets Manager on
-moto), and serves HTTP by calling the same handler modules Lambda runs, with API Gateway v2 events.
+It reads ``template.yaml`` (routes, function environment, tables, queues, event sources), starts
+moto's server, creates the resources, stores each endpoint's bot token where its settings say
+(SSM / Secrets Manager on moto), and serves:
+
+- the HTTP API, by calling the same handler modules Lambda runs with API Gateway v2 events;
+- the WebSocket API (``$connect`` / ``$disconnect`` through the same handler module) and its
+  ``@connections`` management endpoint, which the dispatcher reaches through ``CONNECTIONS_URL``;
+- the SQS event source mappings, by polling moto and invoking the function with batches.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import socket
@@ -28,11 +33,14 @@ from urllib.parse import urlsplit
 
 from . import accounts_stub
 from .events import http_event
+from .sqs_poller import SqsPoller
 from .template import FunctionSpec, Template, load_template
+from .websocket_gateway import WebSocketGateway
 
 ROOT = Path(__file__).resolve().parents[4]
 LOCAL_REGION = "eu-central-1"
-LOCAL_TABLE_PREFIX = "audiocodes-endpoint-local-"
+LOCAL_PREFIX = "audiocodes-endpoint-local-"
+CONNECTIONS_PATH = re.compile(r"^/@connections/(?P<id>[^/]+)$")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -89,9 +97,12 @@ class Emulator:
     def __init__(self, *, port: int = 3000, template: Path = ROOT / "template.yaml") -> None:
         self.port = port
         self.template: Template = load_template(template)
-        self._servers: list[Any] = []
+        self._stoppers: list[Callable[[], None]] = []
         self.routes: list[Route] = []
+        self.functions: dict[str, LocalFunction] = {}
         self.tokens: dict[str, str] = {}
+        self.websockets = WebSocketGateway(self._invoke_websocket)
+        self.pollers: list[SqsPoller] = []
 
     @property
     def base_url(self) -> str:
@@ -100,26 +111,32 @@ class Emulator:
     def start(self) -> Emulator:
         self._start_moto()
         stub = accounts_stub.start(int(os.environ.get("ACCOUNTS_PORT", "0")))
-        self._servers.append(stub)
+        self._stoppers.append(stub.shutdown)
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
-        tables = self._create_tables()
-        functions = {
-            logical_id: self._load_function(spec)
-            for logical_id, spec in self.template.functions(resolve={**tables, "AWS::Region": LOCAL_REGION}).items()
+        resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
+        resources |= {api: "local" for api in {r.api_logical_id for r in self.template.websocket_routes()}}
+        http = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
+        self.port = http.server_port
+        self.websockets.start()
+        self._stoppers.append(self.websockets.stop)
+        self.functions = {
+            logical_id: self._load_function(spec) for logical_id, spec in self.template.functions(resources).items()
         }
-        self.routes = _routes(self.template, functions)
+        # The deployed stack points these at API Gateway; here they point at this emulator.
+        os.environ["WEBSOCKET_URL"] = self.websockets.url
+        os.environ["CONNECTIONS_URL"] = self.base_url
+        self.routes = _routes(self.template, self.functions)
         self._store_bot_tokens()
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
-        self.port = server.server_port
-        self._servers.append(server)
-        threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+        threading.Thread(target=http.serve_forever, name="http-api", daemon=True).start()
+        self._stoppers.append(http.shutdown)
+        self._start_pollers(resources)
         return self
 
     def stop(self) -> None:
-        for server in reversed(self._servers):
+        for stop in reversed(self._stoppers):
             with contextlib.suppress(Exception):
-                (server.shutdown if hasattr(server, "shutdown") else server.stop)()
-        self._servers.clear()
+                stop()
+        self._stoppers.clear()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -132,10 +149,11 @@ class Emulator:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns ours
         port = free_port()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
-        self._servers.append(moto)
+        self._stoppers.append(moto.stop)
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
@@ -154,7 +172,7 @@ class Emulator:
         client = boto3.client("dynamodb")
         names = {}
         for logical_id, table in self.template.dynamodb_tables().items():
-            name = LOCAL_TABLE_PREFIX + logical_id
+            name = LOCAL_PREFIX + logical_id
             client.create_table(**table.create_table_kwargs(name))
             if table.ttl_attribute:
                 client.update_time_to_live(
@@ -162,6 +180,36 @@ class Emulator:
                 )
             names[logical_id] = name
         return names
+
+    def _create_queues(self) -> dict[str, str]:
+        """Queues (dead-letter queues first), as ``Ref`` (URL), ``.Arn`` and ``.QueueName``."""
+        import boto3
+
+        client = boto3.client("sqs")
+        resolved: dict[str, str] = {}
+        for queue in self.template.sqs_queues():
+            dead_letter_arn = resolved.get(f"{queue.dead_letter_queue}.Arn") if queue.dead_letter_queue else None
+            kwargs = queue.create_queue_kwargs(LOCAL_PREFIX + queue.logical_id, dead_letter_arn)
+            url = client.create_queue(**kwargs)["QueueUrl"]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            resolved |= {queue.logical_id: url, f"{queue.logical_id}.Arn": arn}
+            resolved[f"{queue.logical_id}.QueueName"] = kwargs["QueueName"]
+        return resolved
+
+    def _start_pollers(self, resources: dict[str, str]) -> None:
+        for source in self.template.sqs_event_sources():
+            if not source.enabled:
+                continue
+            poller = SqsPoller(
+                queue_url=resources[source.queue_logical_id],
+                queue_arn=resources[f"{source.queue_logical_id}.Arn"],
+                batch_size=source.batch_size,
+                reports_failures=source.reports_batch_item_failures,
+                invoke=self.functions[source.function_logical_id].invoke,
+                region=LOCAL_REGION,
+            ).start()
+            self.pollers.append(poller)
+            self._stoppers.append(poller.stop)
 
     def _store_bot_tokens(self) -> None:
         import boto3
@@ -185,16 +233,14 @@ class Emulator:
         layers = self.template.layers()
         for layer_id in spec.layers:
             layer = layers.get(layer_id)
-            if layer is None:
-                continue
-            if layer.is_python_package and str(layer.content_uri) not in sys.path:
+            if layer is not None and layer.is_python_package and str(layer.content_uri) not in sys.path:
                 sys.path.insert(0, str(layer.content_uri))
         # Lambda unpacks non-Python layers into /opt: point /opt paths at the layer's source folder.
-        opt = next(
-            (layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package), None
-        )
+        data_layers = [layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package]
+        opt = data_layers[0] if data_layers else None
         for key, value in spec.environment.items():
-            os.environ[key] = str(opt) + value[4:] if opt and (value == "/opt" or value.startswith("/opt/")) else value
+            in_opt = opt is not None and (value == "/opt" or value.startswith("/opt/"))
+            os.environ[key] = f"{opt}{value[4:]}" if in_opt else value
         module = _import_handler(spec)
         return LocalFunction(spec, getattr(module, spec.handler_name))
 
@@ -203,6 +249,24 @@ class Emulator:
             if route.method in ("ANY", method) and route.pattern.fullmatch(path):
                 return route.function
         return None
+
+    def _invoke_websocket(self, event: dict[str, Any]) -> dict[str, Any]:
+        key = event["requestContext"]["routeKey"]
+        for route in self.template.websocket_routes():
+            if route.route_key == key:
+                return self.functions[route.function_logical_id].invoke(event)
+        return {"statusCode": 200}
+
+    def connections_api(self, method: str, connection_id: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The ``@connections`` management API: POST sends a frame, DELETE closes the socket."""
+        if method == "POST" and self.websockets.post(connection_id, body):
+            return 200, {}, b""
+        if method == "DELETE" and self.websockets.delete(connection_id):
+            return 204, {}, b""
+        if method == "GET" and connection_id in self.websockets.connection_ids():
+            return 200, {"Content-Type": "application/json"}, json.dumps({"connectionId": connection_id}).encode()
+        gone = json.dumps({"message": f"connection {connection_id} is gone"}).encode()
+        return 410, {"Content-Type": "application/json", "x-amzn-ErrorType": "GoneException"}, gone
 
 
 def _import_handler(spec: FunctionSpec) -> ModuleType:
@@ -220,19 +284,14 @@ def _import_handler(spec: FunctionSpec) -> ModuleType:
 
 def _routes(template: Template, functions: dict[str, LocalFunction]) -> list[Route]:
     """HTTP routes as regexes, most specific first (API Gateway prefers static over greedy paths)."""
-    routes = []
+    ranked = []
     for route in template.http_routes():
         path = "/{proxy+}" if route.path == "$default" else route.path
         regex = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
         regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", regex)
-        routes.append(
-            (
-                path.count("+"),
-                -path.count("/"),
-                Route(route.method, re.compile(regex), functions[route.function_logical_id]),
-            )
-        )
-    return [route for *_, route in sorted(routes, key=lambda r: (r[0], r[1]))]
+        function = functions[route.function_logical_id]
+        ranked.append(((path.count("+"), -path.count("/")), Route(route.method, re.compile(regex), function)))
+    return [route for _, route in sorted(ranked, key=lambda pair: pair[0])]
 
 
 def _http_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
@@ -243,37 +302,42 @@ def _http_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            function = emulator.route(self.command, url.path)
+            management = CONNECTIONS_PATH.match(url.path)
+            if management:
+                self._send(*emulator.connections_api(self.command, management["id"], body))
+                return
+            self._respond(self._invoke(url.path, url.query, body))
+
+        def _invoke(self, path: str, query: str, body: bytes) -> dict[str, Any]:
+            function = emulator.route(self.command, path)
             if function is None:
-                result: dict[str, Any] = {"statusCode": 404, "body": json.dumps({"message": "Not Found"})}
-            else:
-                event = http_event(
-                    self.command,
-                    url.path,
-                    query=url.query,
-                    headers=dict(self.headers),
-                    body=body,
-                    source_ip=self.client_address[0],
-                )
-                try:
-                    result = function.invoke(event)
-                except Exception as error:  # what API Gateway answers when a Lambda raises
-                    print(f"  ! {function.spec.logical_id} raised {error!r}", file=sys.stderr)
-                    result = {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
-            self._respond(result)
+                return {"statusCode": 404, "body": json.dumps({"message": "Not Found"})}
+            event = http_event(
+                self.command, path, query=query, headers=dict(self.headers), body=body, source_ip=self.client_address[0]
+            )
+            try:
+                return function.invoke(event)
+            except Exception as error:  # what API Gateway answers when a Lambda raises
+                print(f"  ! {function.spec.logical_id} raised {error!r}", file=sys.stderr)
+                return {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
 
         def _respond(self, result: dict[str, Any]) -> None:
+            import base64
+
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
-            self.send_response(int(result.get("statusCode", 200)))
             headers = {"Content-Type": "application/json", **(result.get("headers") or {})}
+            self._send(int(result.get("statusCode", 200)), headers, data)
+
+        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, str(value))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
         def log_message(self, format: str, *args: object) -> None:
             if os.environ.get("EMULATOR_QUIET") != "1":
@@ -295,6 +359,7 @@ def running(port: int = 0) -> Iterator[Emulator]:
 def main() -> None:
     emulator = Emulator(port=int(os.environ.get("PORT", "3000"))).start()
     print(f"\nAudioCodes endpoint emulator on {emulator.base_url} (AWS on moto at {os.environ['AWS_ENDPOINT_URL']})")
+    print(f"  WebSocket API (async mode) on {emulator.websockets.url}")
     for url_token, token in emulator.tokens.items():
         print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   token {token}")
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 MAX_REMEMBERED_REPLIES = 16
+MAX_REMEMBERED_DELIVERIES = 64
 """Answers kept per session so a resent activity gets the same answer (VAIC retries recent ones)."""
 
 
@@ -32,6 +33,12 @@ class Session:
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Activity id -> the activities answered to it, oldest first, at most MAX_REMEMBERED_REPLIES."""
     disconnect: dict[str, Any] | None = None
+    # Async mode: the WebSocket VAIC opened, outputs waiting for it, and outputs already pushed.
+    connection_id: str | None = None
+    connected_at: float | None = None
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    delivered: set[str] = field(default_factory=set)
+    """Ids of activities pushed over the WebSocket (also added one by one, atomically, as they go)."""
 
     @property
     def key(self) -> str:
@@ -45,9 +52,22 @@ class Session:
         while len(self.replies) > MAX_REMEMBERED_REPLIES:
             del self.replies[next(iter(self.replies))]
 
+    def forget_old_deliveries(self) -> None:
+        """Keep the delivered ids of the replies still remembered (ids of older ones can't recur)."""
+        recent = {activity["id"] for reply in self.replies.values() for activity in reply}
+        recent |= {activity["id"] for activity in self.outbox}
+        self.delivered &= recent
+        if len(self.delivered) > MAX_REMEMBERED_DELIVERIES * MAX_REMEMBERED_REPLIES:
+            self.delivered = set(sorted(self.delivered)[-MAX_REMEMBERED_DELIVERIES:])
+
 
 def session_key(endpoint: str, conversation: str) -> str:
     return f"{endpoint}/{conversation}"
+
+
+def connection_key(connection_id: str) -> str:
+    """URL tokens cannot contain ``#``, so connection items never collide with sessions."""
+    return f"#connection/{connection_id}"
 
 
 class SessionStore(Protocol):
@@ -65,3 +85,15 @@ class SessionStore(Protocol):
 
     def extend(self, endpoint: str, conversation: str, expires_at: int, now: float) -> bool:
         """Move the expiry of a live session (no version bump); ``False`` if there is no live session."""
+
+    def remember_connection(self, connection_id: str, endpoint: str, conversation: str, expires_at: int) -> None:
+        """Note which call a WebSocket belongs to (``$disconnect`` events carry only the connection id)."""
+
+    def connection_owner(self, connection_id: str) -> tuple[str, str] | None:
+        """``(endpoint, conversation)`` of a WebSocket, if known."""
+
+    def mark_delivered(self, endpoint: str, conversation: str, activity_id: str) -> None:
+        """Record at once, outside the version lock, that an activity went out over the WebSocket.
+
+        A dispatcher that dies before saving its turn then knows, on retry, what not to send again.
+        """

@@ -7,11 +7,12 @@ flow's state, context and remembered replies travel as one JSON string, which is
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from . import ConflictError, Session, session_key
+from . import ConflictError, Session, connection_key, session_key
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -64,6 +65,33 @@ class DynamoDBSessionStore:
             session.version = expected
             raise ConflictError(session.key) from error
 
+    def remember_connection(self, connection_id: str, endpoint: str, conversation: str, expires_at: int) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "id": {"S": connection_key(connection_id)},
+                "endpoint": {"S": endpoint},
+                "conversation": {"S": conversation},
+                "expires_at": {"N": str(expires_at)},
+            },
+        )
+
+    def connection_owner(self, connection_id: str) -> tuple[str, str] | None:
+        answer = self._client.get_item(TableName=self._table, Key={"id": {"S": connection_key(connection_id)}})
+        item = answer.get("Item")
+        return (item["endpoint"]["S"], item["conversation"]["S"]) if item else None
+
+    def mark_delivered(self, endpoint: str, conversation: str, activity_id: str) -> None:
+        # A session that is gone has nothing left to de-duplicate.
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": session_key(endpoint, conversation)}},
+                UpdateExpression="ADD delivered :id",
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeValues={":id": {"SS": [activity_id]}},
+            )
+
     def extend(self, endpoint: str, conversation: str, expires_at: int, now: float) -> bool:
         try:
             self._client.update_item(
@@ -89,8 +117,11 @@ def _to_item(session: Session) -> dict[str, Any]:
         "context": session.context,
         "replies": session.replies,
         "disconnect": session.disconnect,
+        "connection_id": session.connection_id,
+        "connected_at": session.connected_at,
+        "outbox": session.outbox,
     }
-    return {
+    item = {
         "id": {"S": session.key},
         "endpoint": {"S": session.endpoint},
         "conversation": {"S": session.conversation},
@@ -101,6 +132,9 @@ def _to_item(session: Session) -> dict[str, Any]:
         "execution": {"N": str(session.execution)},
         "state": {"S": json.dumps(state, separators=(",", ":"), ensure_ascii=False)},
     }
+    if session.delivered:  # a string set; DynamoDB refuses empty sets
+        item["delivered"] = {"SS": sorted(session.delivered)}
+    return item
 
 
 def _from_item(item: dict[str, Any]) -> Session:
@@ -117,4 +151,8 @@ def _from_item(item: dict[str, Any]) -> Session:
         context=state["context"],
         replies=state["replies"],
         disconnect=state["disconnect"],
+        connection_id=state.get("connection_id"),
+        connected_at=state.get("connected_at"),
+        outbox=state.get("outbox", []),
+        delivered=set(item.get("delivered", {}).get("SS", [])),
     )

@@ -11,6 +11,7 @@ from . import ConflictError, Session, session_key
 class InMemorySessionStore:
     def __init__(self) -> None:
         self._items: dict[str, Session] = {}
+        self.connections: dict[str, tuple[str, str]] = {}
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -37,6 +38,23 @@ class InMemorySessionStore:
                 raise ConflictError(session.key)
             session.version += 1
             self._items[session.key] = copy.deepcopy(session)
+
+    def remember_connection(self, connection_id: str, endpoint: str, conversation: str, expires_at: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.connections[connection_id] = (endpoint, conversation)
+
+    def connection_owner(self, connection_id: str) -> tuple[str, str] | None:
+        with self._lock:
+            self.requests += 1
+            return self.connections.get(connection_id)
+
+    def mark_delivered(self, endpoint: str, conversation: str, activity_id: str) -> None:
+        with self._lock:
+            self.requests += 1
+            stored = self._items.get(session_key(endpoint, conversation))
+            if stored is not None:
+                stored.delivered.add(activity_id)
 
     def extend(self, endpoint: str, conversation: str, expires_at: int, now: float) -> bool:
         with self._lock:

@@ -1,0 +1,31 @@
+"""The callback Lambda: runs queued turns (async mode) and pushes outputs over VAIC's WebSocket.
+
+The queue is FIFO with one message group per conversation, so a conversation's work runs in order
+and never concurrently; other conversations in the same batch go on when one fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from audiocodes_endpoint.delivery import Work
+from audiocodes_endpoint.observability import logger, metrics, traced
+from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.worker import perform
+
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+def record_handler(record: SQSRecord) -> None:
+    perform(Work.from_json(record.body), runtime())
+
+
+@traced
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

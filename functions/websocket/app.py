@@ -1,0 +1,65 @@
+"""The WebSocket API VAIC opens in async mode: ``$connect`` authenticates and binds, ``$disconnect`` unbinds.
+
+The socket is one-way in practice: the bot pushes ``{"conversation", "activities"}`` frames; VAIC's
+user activities keep arriving over HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from audiocodes_endpoint import http_api
+from audiocodes_endpoint.conversation import ConversationNotFound
+from audiocodes_endpoint.delivery import Work
+from audiocodes_endpoint.observability import bind_conversation, logger, metrics, traced
+from audiocodes_endpoint.runtime import runtime
+
+
+def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
+    params = event.get("queryStringParameters") or {}
+    endpoint = runtime().endpoint(str(params.get("endpoint", "")))
+    conversation = str(params.get("conversation", ""))
+    bind_conversation(endpoint.url_token if endpoint else "?", conversation or None)
+    if endpoint is None or not endpoint.async_mode:
+        return http_api.error(404, "unknown_endpoint", "no async endpoint with this URL token")
+    if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
+        return http_api.error(401, "unauthorized", "missing or wrong bearer token")
+    conversations = runtime().conversations
+    try:
+        conversations.connect(endpoint, conversation, connection_id)
+    except ConversationNotFound:
+        return http_api.error(404, "conversation_not_found", "no live conversation with this id")
+    expires_at = int(conversations.clock()) + endpoint.session.idle_seconds
+    conversations.store.remember_connection(connection_id, endpoint.url_token, conversation, expires_at)
+    # Outputs that waited can only go out once $connect has returned: queue their flush behind it.
+    runtime().queue.put(Work("flush", endpoint.url_token, conversation, {}), deduplication=connection_id)
+    logger.info("WebSocket connected")
+    return {"statusCode": 200}
+
+
+def disconnect(connection_id: str) -> dict[str, Any]:
+    owner = runtime().conversations.store.connection_owner(connection_id)
+    endpoint = runtime().endpoint(owner[0]) if owner else None
+    if owner is not None and endpoint is not None:
+        bind_conversation(owner[0], owner[1])
+        with contextlib.suppress(ConversationNotFound):  # the call is already over
+            runtime().conversations.connection_closed(endpoint, owner[1], connection_id)
+    logger.info("WebSocket disconnected")
+    return {"statusCode": 200}
+
+
+@traced
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event.get("requestContext", {})
+    connection_id = str(request.get("connectionId", ""))
+    route = request.get("routeKey")
+    if route == "$connect":
+        return connect(event, connection_id)
+    if route == "$disconnect":
+        return disconnect(connection_id)
+    return {"statusCode": 200}  # $default: nothing VAIC sends on this socket needs an answer

@@ -1,0 +1,30 @@
+"""What the dispatcher does with each unit of work taken from the turn queue."""
+
+from __future__ import annotations
+
+from .conversation import ConversationNotFound
+from .delivery import Work
+from .observability import bind_conversation, logger
+from .protocol import InboundActivity
+from .runtime import Runtime
+
+
+def perform(work: Work, runtime: Runtime) -> None:
+    """Run one unit of work; an exception makes SQS retry it (and then dead-letter it)."""
+    bind_conversation(work.endpoint, work.conversation)
+    endpoint = runtime.endpoint(work.endpoint)
+    if endpoint is None:
+        logger.warning("work for an unknown or disabled endpoint dropped", extra={"kind": work.kind})
+        return
+    conversations = runtime.conversations
+    try:
+        if work.kind == "activity":
+            activity = InboundActivity.model_validate(work.payload)
+            conversations.handle(endpoint, work.conversation, [activity], outlet=runtime.outlet)
+        elif work.kind == "flush":
+            conversations.flush(endpoint, work.conversation, runtime.outlet)
+        else:
+            raise ValueError(f"unknown work kind {work.kind!r}")
+    except ConversationNotFound:
+        # The call ended (or expired) while this waited in the queue: nothing is left to do.
+        logger.info("work for an ended conversation dropped", extra={"kind": work.kind})

@@ -142,7 +142,7 @@ def test_a_resent_activity_sends_nothing_again(store, pusher):
 
 
 def test_disconnect_reports_the_socket_to_close_and_ends_the_session(store, pusher):
-    conversations, outlet = make(store, EchoFlow(), pusher)
+    conversations, _ = make(store, EchoFlow(), pusher)
     conversations.connect(ENDPOINT, "c1", "conn-1")
     assert conversations.disconnect(ENDPOINT, "c1", "client-disconnected", "Client Side") == "conn-1"
     assert store.get("a", "c1").status == "ended"

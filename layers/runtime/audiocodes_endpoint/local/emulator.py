@@ -94,8 +94,11 @@ def local_token(url_token: str) -> str:
 
 
 class Emulator:
-    def __init__(self, *, port: int = 3000, template: Path = ROOT / "template.yaml") -> None:
+    def __init__(
+        self, *, port: int = 3000, template: Path = ROOT / "template.yaml", agent_dir: Path | None = None
+    ) -> None:
         self.port = port
+        self.agent_dir = agent_dir  # instead of the template's agent layer (tests use their own agent)
         self.template: Template = load_template(template)
         self._stoppers: list[Callable[[], None]] = []
         self.routes: list[Route] = []
@@ -114,7 +117,7 @@ class Emulator:
         self._stoppers.append(stub.shutdown)
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
         resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
-        resources |= {api: "local" for api in {r.api_logical_id for r in self.template.websocket_routes()}}
+        resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")
         http = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
         self.port = http.server_port
         self.websockets.start()
@@ -237,7 +240,7 @@ class Emulator:
                 sys.path.insert(0, str(layer.content_uri))
         # Lambda unpacks non-Python layers into /opt: point /opt paths at the layer's source folder.
         data_layers = [layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package]
-        opt = data_layers[0] if data_layers else None
+        opt = self.agent_dir or (data_layers[0] if data_layers else None)
         for key, value in spec.environment.items():
             in_opt = opt is not None and (value == "/opt" or value.startswith("/opt/"))
             os.environ[key] = f"{opt}{value[4:]}" if in_opt else value
@@ -337,7 +340,7 @@ def _http_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
         def log_message(self, format: str, *args: object) -> None:
             if os.environ.get("EMULATOR_QUIET") != "1":
@@ -357,7 +360,9 @@ def running(port: int = 0) -> Iterator[Emulator]:
 
 
 def main() -> None:
-    emulator = Emulator(port=int(os.environ.get("PORT", "3000"))).start()
+    agent_dir = os.environ.get("LOCAL_AGENT_DIR")
+    emulator = Emulator(port=int(os.environ.get("PORT", "3000")), agent_dir=Path(agent_dir) if agent_dir else None)
+    emulator.start()
     print(f"\nAudioCodes endpoint emulator on {emulator.base_url} (AWS on moto at {os.environ['AWS_ENDPOINT_URL']})")
     print(f"  WebSocket API (async mode) on {emulator.websockets.url}")
     for url_token, token in emulator.tokens.items():

@@ -395,8 +395,11 @@ class Call:
             response = refused.response
             body = response.body.decode(errors="replace") if response.body else ""
             raise VaicError(response.status_code, body, f"WebSocket {self.urls.websocket_url}") from None
+        # A reconnect starts afresh: the old socket's reader keeps its own inbox and close marker.
         self._socket = socket
-        self._reader = threading.Thread(target=self._read_socket, args=(socket,), daemon=True)
+        self._inbox = queue.Queue()
+        self._closed_with = None
+        self._reader = threading.Thread(target=self._read_socket, args=(socket, self._inbox), daemon=True)
         self._reader.start()
 
     def next_frame(self, timeout: float | None) -> Frame:
@@ -429,14 +432,14 @@ class Call:
                 break
         return collected
 
-    def _read_socket(self, socket: ClientConnection) -> None:
+    def _read_socket(self, socket: ClientConnection, inbox: queue.Queue[Frame | Exception]) -> None:
         try:
             for message in socket:
-                self._inbox.put(self._frame(message))
+                inbox.put(self._frame(message))
         except ConnectionClosedError:
             pass  # Reported below with the close code, like a normal close.
         finally:
-            self._inbox.put(SocketClosedError(socket.close_code, socket.close_reason or ""))
+            inbox.put(SocketClosedError(socket.close_code, socket.close_reason or ""))
 
     def _frame(self, message: str | bytes) -> Frame | BotProtocolError:
         received_at = time.monotonic()

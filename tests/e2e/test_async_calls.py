@@ -1,0 +1,115 @@
+"""Async mode end to end: HTTP answers {} at once, outputs arrive over the WebSocket VAIC opened."""
+
+import time
+
+import pytest
+
+from audiocodes_endpoint.local.vaic import Call, VaicClient, VaicError
+
+pytestmark = pytest.mark.e2e
+
+
+def frame_texts(frames):
+    return [a.get("text") or a["name"] for f in frames for a in f.activities]
+
+
+def until_text(fragment):
+    return lambda frame: any(fragment in (a.get("text") or "") for a in frame.activities)
+
+
+def test_the_caller_hears_the_first_part_before_the_slow_lookup_returns(emulator):
+    with emulator.client("demo-async") as vaic, vaic.create() as call:
+        assert call.urls.websocket_url and call.urls.websocket_url.startswith("ws://")
+        call.open_socket()
+        assert call.start(caller="+4921154591991") == []
+        call.frames(10, until=until_text("account number"))
+        # When the caller gives an account number (the stub answers after 1.5 s)
+        posted = time.monotonic()
+        assert call.say("12345") == []
+        answered = time.monotonic() - posted
+        frames = call.frames(10, until=until_text("balance"))
+        # Then the HTTP answer was immediate and "let me check" came well before the balance
+        first = next(f for f in frames if "check" in frame_texts([f])[0])
+        result = next(f for f in frames if "balance" in frame_texts([f])[0])
+        assert answered < 1.0
+        assert result.received_at - first.received_at > 1.0
+
+
+def test_outputs_produced_before_the_socket_opens_arrive_when_it_does(emulator):
+    with emulator.client("echo-async") as vaic, vaic.create() as call:
+        call.start(caller="+4921154591991")
+        time.sleep(0.5)  # the dispatcher has run the turn by now, with no socket to push to
+        call.open_socket()
+        frames = call.frames(10, until=until_text("Say something"))
+        assert frame_texts(frames) == ["Echo ready.", "Say something."]
+
+
+def test_a_burst_of_activities_is_answered_in_order(emulator):
+    with emulator.client("echo-async") as vaic, vaic.create() as call:
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=until_text("Say something"))
+        for i in range(20):
+            call.say(f"m{i}")
+        frames = call.frames(20, until=until_text("You said m19"))
+        said = [t for t in frame_texts(frames) if t.startswith("You said")]
+        assert said == [f"You said m{i}" for i in range(20)]
+
+
+def test_a_resent_activity_is_dropped(emulator):
+    with emulator.client("echo-async") as vaic, vaic.create() as call:
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=until_text("Say something"))
+        call.say("once")
+        call.resend(call.last_sent[0])
+        call.say("after")
+        frames = call.frames(10, until=until_text("You said after"))
+        assert [t for t in frame_texts(frames) if t.startswith("You said")] == ["You said once", "You said after"]
+
+
+def test_outputs_wait_while_the_socket_is_gone_and_arrive_on_reconnect(emulator):
+    with emulator.client("echo-async") as vaic, vaic.create() as call:
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=until_text("Say something"))
+        call.close()  # the socket drops
+        call.say("while away")
+        time.sleep(0.5)
+        call.open_socket()  # VAIC reconnects
+        frames = call.frames(10, until=until_text("You said while away"))
+        assert "You said while away" in frame_texts(frames)
+
+
+def test_disconnect_while_a_turn_runs_ends_the_call_and_closes_the_socket(emulator):
+    with emulator.client("demo-async") as vaic, vaic.create() as call:
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=until_text("account number"))
+        call.say("12345")  # a 1.5 s lookup starts
+        call.frames(5, until=until_text("check"))
+        call.disconnect()
+        time.sleep(2.0)  # the lookup finishes after the call ended
+        item = emulator.session("demo-async", call.conversation_id)
+        assert item is not None and item["status"]["S"] == "ended"
+        with pytest.raises(VaicError):
+            call.say("hello?")
+
+
+def test_connect_needs_the_right_token_and_a_live_conversation(emulator):
+    with emulator.client("echo-async") as vaic, vaic.create() as call:
+        intruder = Call(VaicClient(vaic.bot_url, "wrong"), call.conversation_id, call.urls, call.create_answer)
+        with pytest.raises(VaicError) as refused:
+            intruder.open_socket()
+        assert refused.value.status == 401
+        call.disconnect()
+        with pytest.raises(VaicError) as ended:
+            call.open_socket()
+        assert ended.value.status == 404
+
+
+def test_the_sync_endpoint_is_unchanged(emulator):
+    with emulator.client("echo") as vaic, vaic.create() as call:
+        assert call.urls.websocket_url is None
+        assert [a["text"] for a in call.start(caller="+4921154591991")] == ["Echo ready.", "Say something."]
+        assert [a["text"] for a in call.say("hi")] == ["You said hi", "Say something."]

@@ -241,6 +241,7 @@ class Conversations:
         inp = self._flow_input(endpoint, session, caller_input)
         produced: list[dict[str, Any]] = []
         turn_id = activity.id
+        delivery_failures: list[Exception] = []
 
         def collect(output: Activity) -> None:
             # The same turn re-run (after a crash) names its outputs the same, so none goes out twice.
@@ -248,7 +249,11 @@ class Conversations:
             wire = output.to_wire()
             produced.append(wire)
             if outlet is not None:
-                outlet.send(session, wire)
+                try:
+                    outlet.send(session, wire)
+                except Exception as error:
+                    delivery_failures.append(error)
+                    raise
 
         try:
             result = self.flows.run_turn(
@@ -256,6 +261,8 @@ class Conversations:
                 _turn_options(endpoint),
             )  # fmt: skip
         except Exception:
+            if delivery_failures:  # our infrastructure failed, not the flow: let the queue retry the turn
+                raise delivery_failures[0] from None
             logger.exception("flow failed; the call is ended with an apology", extra={"activity_id": activity.id})
             count("FlowErrors")
             for closing in (

@@ -1,0 +1,200 @@
+"""Async mode through the real handlers on moto: bot_api queues, $connect binds, the dispatcher pushes."""
+
+import importlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from audiocodes_endpoint.delivery import ConnectionGone
+from audiocodes_endpoint.local.sqs_poller import SqsPoller
+from audiocodes_endpoint.local.template import load_template
+from tests.conftest import ROOT
+from tests.integration.conftest import FakeLambdaContext, activity, start_event
+
+ASYNC_TOKEN = "async-token"
+CONVERSATION = "c-async"
+
+
+@pytest.fixture
+def turn_queue(aws: None) -> dict[str, str]:
+    """The turn queue and its dead-letter queue as template.yaml defines them."""
+    client = boto3.client("sqs")
+    queues = {q.logical_id: q for q in load_template(ROOT / "template.yaml").sqs_queues()}
+    dlq_url = client.create_queue(**queues["TurnDeadLetterQueue"].create_queue_kwargs("turns-dlq"))["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = client.create_queue(**queues["TurnQueue"].create_queue_kwargs("turns", dlq_arn))["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"url": url, "arn": arn, "dlq_url": dlq_url}
+
+
+@pytest.fixture
+def handlers(bot_api: Any, turn_queue: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from audiocodes_endpoint.runtime import runtime
+
+    monkeypatch.setenv("TURN_QUEUE_URL", turn_queue["url"])
+    monkeypatch.setenv("WEBSOCKET_URL", "wss://ws.example.com/live")
+    monkeypatch.setenv("CONNECTIONS_URL", "https://abc123.execute-api.eu-central-1.amazonaws.com/live")
+    boto3.client("ssm").put_parameter(
+        Name="/audiocodes-endpoint/demo-async/bot-token", Value=ASYNC_TOKEN, Type="SecureString", Overwrite=True
+    )
+    runtime.cache_clear()
+    return {
+        "bot_api": bot_api,
+        "websocket": importlib.import_module("functions.websocket.app"),
+        "dispatcher": importlib.import_module("functions.dispatcher.app"),
+    }
+
+
+def post(call, path, body):
+    return call("POST", path, body, token=ASYNC_TOKEN)
+
+
+def connect(handlers, connection_id, token=ASYNC_TOKEN, conversation=CONVERSATION):
+    event = {
+        "requestContext": {"routeKey": "$connect", "connectionId": connection_id, "stage": "live"},
+        "headers": {"Authorization": f"Bearer {token}"},
+        "queryStringParameters": {"endpoint": "demo-async", "conversation": conversation},
+    }
+    return handlers["websocket"].lambda_handler(event, FakeLambdaContext())
+
+
+def drain(handlers, turn_queue, rounds=10):
+    """Run the dispatcher over whatever is queued, as the event source mapping would."""
+    poller = SqsPoller(
+        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
+        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()), region="eu-central-1",
+    )  # fmt: skip
+    client = boto3.client("sqs")
+    while rounds and poller.poll_once(client):
+        rounds -= 1
+
+
+def pushed(connection_id: str) -> list[dict[str, Any]]:
+    """Frames moto's management API received for a connection (it concatenates them)."""
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+    data = apigatewaymanagementapi_backends["123456789012"]["eu-central-1"].connections[connection_id].data.decode()
+    decoder, frames, index = json.JSONDecoder(), [], 0
+    while index < len(data):
+        frame, index = decoder.raw_decode(data, index)
+        frames.append(frame)
+    return frames
+
+
+def test_create_offers_an_absolute_websocket_url(handlers, call):
+    status, body = post(call, "/demo-async", {"conversation": CONVERSATION})
+    assert status == 200
+    assert body["websocketURL"] == "wss://ws.example.com/live?endpoint=demo-async&conversation=c-async"
+
+
+def test_activities_are_queued_and_answered_at_once(handlers, call, turn_queue):
+    post(call, "/demo-async", {"conversation": CONVERSATION})
+    start = start_event()
+    assert post(call, f"/demo-async/conversation/{CONVERSATION}/activities", {"activities": [start]}) == (200, {})
+    # A resent activity is dropped by the queue's deduplication
+    post(call, f"/demo-async/conversation/{CONVERSATION}/activities", {"activities": [start]})
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=turn_queue["url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+
+
+def test_connect_binds_the_socket_and_the_dispatcher_flushes_waiting_outputs(handlers, call, turn_queue):
+    post(call, "/demo-async", {"conversation": CONVERSATION})
+    post(call, f"/demo-async/conversation/{CONVERSATION}/activities", {"activities": [start_event()]})
+    drain(handlers, turn_queue)  # the greeting is produced with no socket: it waits in the session
+    assert connect(handlers, "conn-1") == {"statusCode": 200}
+    drain(handlers, turn_queue)  # the flush queued by $connect
+    frames = pushed("conn-1")
+    assert frames and all(f["conversation"] == CONVERSATION and len(f["activities"]) == 1 for f in frames)
+    assert any("account number" in (f["activities"][0].get("text") or "") for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("token", "conversation", "status"), [("wrong", CONVERSATION, 401), (ASYNC_TOKEN, "unknown", 404)]
+)
+def test_connect_refuses_a_bad_token_or_an_unknown_conversation(handlers, call, token, conversation, status):
+    post(call, "/demo-async", {"conversation": CONVERSATION})
+    assert connect(handlers, "conn-x", token=token, conversation=conversation)["statusCode"] == status
+
+
+def test_a_dispatcher_that_crashes_mid_batch_is_retried_without_sending_a_frame_twice(
+    handlers, call, turn_queue, monkeypatch
+):
+    # Given a connected async call with three activities queued
+    post(call, "/demo-async", {"conversation": CONVERSATION})
+    connect(handlers, "conn-1")
+    drain(handlers, turn_queue)
+    path = f"/demo-async/conversation/{CONVERSATION}/activities"
+    post(call, path, {"activities": [start_event()]})
+    post(call, path, {"activities": [activity(text="1234")]})
+    post(call, path, {"activities": [activity(text="goodbye")]})
+    # When the WebSocket push fails once, in the middle of the batch
+    from audiocodes_endpoint.runtime import runtime
+
+    real_push, failures = runtime().pusher.push, []
+
+    def flaky_push(connection_id, frame):
+        if len(pushed_so_far()) == 2 and not failures:
+            failures.append(frame)
+            raise RuntimeError("network blip")
+        real_push(connection_id, frame)
+
+    def pushed_so_far():
+        try:
+            return pushed("conn-1")
+        except KeyError:
+            return []
+
+    monkeypatch.setattr(runtime().pusher, "push", flaky_push)
+    client = boto3.client("sqs")
+    poller = SqsPoller(
+        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
+    )  # fmt: skip
+    first = poller.event(client.receive_message(QueueUrl=turn_queue["url"], MaxNumberOfMessages=10)["Messages"])
+    result = handlers["dispatcher"].lambda_handler(first, FakeLambdaContext())
+    # Then the failed record and the ones after it in the conversation's group are reported failed
+    assert failures and len(result["batchItemFailures"]) >= 1
+    failed_ids = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    retry = {"Records": [r for r in first["Records"] if r["messageId"] in failed_ids]}
+    # And when SQS delivers them again, every output went out exactly once
+    assert handlers["dispatcher"].lambda_handler(retry, FakeLambdaContext()) == {"batchItemFailures": []}
+    ids = [f["activities"][0]["id"] for f in pushed("conn-1")]
+    assert len(ids) == len(set(ids))
+    assert pushed("conn-1")[-1]["activities"][0]["name"] == "hangup"
+
+
+def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
+    # Given a message the dispatcher cannot handle
+    client = boto3.client("sqs")
+    client.send_message(QueueUrl=turn_queue["url"], MessageBody="not json", MessageGroupId="g", MessageDeduplicationId="d")
+    queue = client.get_queue_attributes(QueueUrl=turn_queue["url"], AttributeNames=["RedrivePolicy"])
+    max_receives = json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
+    poller = SqsPoller(
+        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
+    )  # fmt: skip
+    # When it fails maxReceiveCount times (visibility made 0 so each retry comes at once)
+    client.set_queue_attributes(QueueUrl=turn_queue["url"], Attributes={"VisibilityTimeout": "0"})
+    deliveries = sum(poller.poll_once(client) for _ in range(max_receives + 2))
+    # Then it sits in the dead-letter queue
+    dead = client.receive_message(QueueUrl=turn_queue["dlq_url"]).get("Messages", [])
+    assert [m["Body"] for m in dead] == ["not json"]
+    assert deliveries == max_receives
+
+
+def test_the_websocket_push_maps_gone_to_connection_gone(handlers):
+    from audiocodes_endpoint.delivery import WebSocketPusher
+
+    class GoneClient:
+        class exceptions:  # noqa: N801 - mirrors botocore's client.exceptions
+            GoneException = type("GoneException", (Exception,), {})
+
+        def post_to_connection(self, **kwargs):
+            raise self.exceptions.GoneException()
+
+    with pytest.raises(ConnectionGone):
+        WebSocketPusher("https://x", client=GoneClient()).push("conn", {"activities": []})

@@ -170,7 +170,9 @@ def test_a_dispatcher_that_crashes_mid_batch_is_retried_without_sending_a_frame_
 def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
     # Given a message the dispatcher cannot handle
     client = boto3.client("sqs")
-    client.send_message(QueueUrl=turn_queue["url"], MessageBody="not json", MessageGroupId="g", MessageDeduplicationId="d")
+    client.send_message(
+        QueueUrl=turn_queue["url"], MessageBody="not json", MessageGroupId="g", MessageDeduplicationId="d"
+    )
     queue = client.get_queue_attributes(QueueUrl=turn_queue["url"], AttributeNames=["RedrivePolicy"])
     max_receives = json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
     poller = SqsPoller(

@@ -27,6 +27,14 @@ VAIC_PATHS = [
 
 # --- what must hold in AWS ----------------------------------------------------------------------
 
+# What the emulator resolves the template's references to.
+LOCAL = {
+    "SessionsTable": "sessions",
+    "TurnQueue": "https://sqs.eu-central-1.amazonaws.com/123456789012/turns.fifo",
+    "TurnQueue.QueueName": "turns.fifo",
+    "WebSocketApi": "local",
+}
+
 
 def test_sessions_expire_through_ttl_on_expires_at(template: Template) -> None:
     # Given the sessions table as declared
@@ -45,7 +53,7 @@ def test_sessions_expire_through_ttl_on_expires_at(template: Template) -> None:
 
 def test_every_function_and_layer_runs_python312_on_arm64(template: Template) -> None:
     # Given every function and layer in the template
-    functions = template.functions(resolve={"SessionsTable": "sessions"})
+    functions = template.functions(resolve=LOCAL)
     layers = template.resources("AWS::Serverless::LayerVersion")
 
     # Then all of them target the one runtime and architecture the layer is built for
@@ -86,7 +94,7 @@ def test_http_api_is_throttled_on_the_default_stage(template: Template) -> None:
 
 def test_functions_know_the_sessions_table_and_the_agent(template: Template) -> None:
     # Given the Bot API function as deployed
-    spec = template.function("BotApiFunction", resolve={"SessionsTable": "audiocodes-sessions"})
+    spec = template.function("BotApiFunction", resolve={**LOCAL, "SessionsTable": "audiocodes-sessions"})
 
     # Then its environment names the table and the agent directory, and never logs whole events
     assert spec.environment["SESSIONS_TABLE"] == "audiocodes-sessions"
@@ -123,7 +131,7 @@ def test_outputs_give_the_bot_url_base_and_the_table(template: Template) -> None
 
 def test_reader_gives_the_emulator_an_importable_handler_and_its_layers(template: Template) -> None:
     # Given the template as the emulator loads it
-    spec = template.function("BotApiFunction", resolve={"SessionsTable": "sessions-local"})
+    spec = template.function("BotApiFunction", resolve={**LOCAL, "SessionsTable": "sessions-local"})
     layers = template.layers()
 
     # Then it knows where the handler lives and what to put on sys.path or treat as /opt
@@ -143,7 +151,7 @@ def test_reader_resolves_refs_and_applies_parameter_defaults_and_overrides() -> 
     debug = load_template(REPO_ROOT / "template.yaml", parameters={"LogLevel": "DEBUG"})
 
     # When the emulator asks for the function's environment
-    resolve = {"SessionsTable": "sessions-local"}
+    resolve = {**LOCAL, "SessionsTable": "sessions-local"}
     default_env = default.function("BotApiFunction", resolve=resolve).environment
     debug_env = debug.function("BotApiFunction", resolve=resolve).environment
 
@@ -185,12 +193,35 @@ def test_reader_table_spec_creates_a_working_table_on_moto(template: Template, a
     assert billing["BillingMode"] == "PAY_PER_REQUEST"
 
 
-def test_reader_returns_no_queues_or_websocket_routes_before_async_mode(template: Template) -> None:
-    # Given the walking-skeleton template (sync HTTP only)
-    # Then the async parts are simply absent, not an error
-    assert template.sqs_queues() == []
-    assert template.sqs_event_sources() == []
-    assert template.websocket_routes() == []
+def test_async_mode_has_a_fifo_turn_queue_with_dead_letters_and_a_generous_visibility(template: Template) -> None:
+    # Given the queues and the dispatcher's event source
+    queues = {queue.logical_id: queue for queue in template.sqs_queues()}
+    dispatcher = template.function("DispatcherFunction", resolve=LOCAL)
+    (source,) = template.sqs_event_sources()
+    turns = queues["TurnQueue"]
+    # Then turns are FIFO, dead-lettered after a bounded number of tries, and not redelivered while running
+    assert turns.fifo and queues["TurnDeadLetterQueue"].fifo
+    assert turns.dead_letter_queue == "TurnDeadLetterQueue" and turns.max_receive_count == 5
+    assert turns.visibility_timeout >= 6 * dispatcher.timeout
+    assert (source.function_logical_id, source.queue_logical_id) == ("DispatcherFunction", "TurnQueue")
+    assert source.reports_batch_item_failures
+
+
+def test_async_mode_has_an_alarm_on_the_dead_letter_queue(template: Template) -> None:
+    alarms = template.resources("AWS::CloudWatch::Alarm")
+    dimensions = [alarm["Properties"]["Dimensions"][0]["Value"] for alarm in alarms.values()]
+    assert {"Fn::GetAtt": ["TurnDeadLetterQueue", "QueueName"]} in dimensions
+
+
+def test_async_mode_routes_websocket_connect_and_disconnect_to_the_websocket_function(template: Template) -> None:
+    routes = {route.route_key: route.function_logical_id for route in template.websocket_routes()}
+    assert routes["$connect"] == routes["$disconnect"] == "WebSocketFunction"
+
+
+def test_functions_know_where_async_mode_lives(template: Template) -> None:
+    env = template.function("BotApiFunction", resolve=LOCAL).environment
+    assert env["TURN_QUEUE_URL"] == LOCAL["TurnQueue"]
+    assert env["WEBSOCKET_URL"].startswith("wss://") and env["CONNECTIONS_URL"].startswith("https://")
 
 
 # --- the reader on the shapes later issues will add ---------------------------------------------

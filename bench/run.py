@@ -31,6 +31,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "eu-central-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "AGENT_DIR": str(ROOT / "agent"),
         "SESSIONS_TABLE": "bench-sessions",
@@ -234,6 +235,7 @@ def first_request_ms(runs: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--conversations", type=int, default=60)
+    parser.add_argument("--async-turns", type=int, default=220)
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.md")
     args = parser.parse_args()
@@ -246,8 +248,7 @@ def main() -> None:
         "audiocodes_endpoint.flows": cold_import_ms(ROOT / "functions" / "bot_api", "audiocodes_endpoint.flows", 3),
     }
     sections.append(render_imports(imports, first_request_ms(max(3, args.import_runs // 2))))
-    for extra in extra_sections():
-        sections.append(extra)
+    sections += extra_sections(args.async_turns)
     report = "\n".join(
         [
             "# Benchmark report",
@@ -308,15 +309,11 @@ loaded on the first request, not at import; the first requests of a fresh proces
 """
 
 
-def extra_sections() -> list[str]:
-    """Sections other capabilities add (intent accuracy, async mode, ...)."""
-    sections = []
-    try:
-        from bench.nlu import render_nlu_accuracy
-    except ImportError:
-        return sections
-    sections.append(render_nlu_accuracy())
-    return sections
+def extra_sections(async_turns: int) -> list[str]:
+    """Intent accuracy and async-mode latencies."""
+    from bench import async_latency, nlu_accuracy
+
+    return [nlu_accuracy.render(nlu_accuracy.measure()), async_latency.render(async_latency.measure(async_turns))]
 
 
 if __name__ == "__main__":

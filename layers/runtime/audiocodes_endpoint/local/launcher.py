@@ -1,0 +1,96 @@
+"""Start the emulator in a subprocess (as `make run` does) for end-to-end tests and the benchmark.
+
+A subprocess keeps its AWS endpoint, credentials and moto server away from the caller's process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .emulator import ROOT, free_port
+from .vaic import VaicClient
+
+SESSIONS_TABLE = "audiocodes-endpoint-local-SessionsTable"
+
+
+@dataclass(frozen=True)
+class RunningEmulator:
+    base_url: str
+    moto_url: str
+    tokens: dict[str, str]
+
+    def client(self, url_token: str, token: str | None = "") -> VaicClient:
+        """A VAIC client for an endpoint, with its token unless another (or None) is given."""
+        chosen = self.tokens[url_token] if token == "" else token
+        return VaicClient(f"{self.base_url}/{url_token}", chosen)
+
+    def session(self, url_token: str, conversation: str) -> dict[str, Any] | None:
+        """The session item as the emulator's DynamoDB (moto) holds it."""
+        import boto3
+
+        client = boto3.client(
+            "dynamodb", endpoint_url=self.moto_url, region_name="eu-central-1",
+            aws_access_key_id="local", aws_secret_access_key="local",
+        )  # fmt: skip
+        key = {"id": {"S": f"{url_token}/{conversation}"}}
+        item: dict[str, Any] | None = client.get_item(TableName=SESSIONS_TABLE, Key=key).get("Item")
+        return item
+
+
+@contextlib.contextmanager
+def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 60) -> Iterator[RunningEmulator]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "PORT": str(port),
+        "PYTHONPATH": str(ROOT / "layers" / "runtime"),
+        "EMULATOR_QUIET": "1",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    if agent_dir is not None:
+        env["LOCAL_AGENT_DIR"] = str(agent_dir)
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "audiocodes_endpoint.local.emulator"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        banner = _read_banner(process, startup_seconds)
+        moto_url = re.search(r"AWS on moto at (\S+)\)", banner)
+        if moto_url is None:
+            raise RuntimeError(f"unexpected emulator banner:\n{banner}")
+        tokens = dict(re.findall(r"endpoint '([^']+)': bot URL \S+\s+token (\S+)", banner))
+        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _read_banner(process: subprocess.Popen[str], timeout: float) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError("the emulator exited:\n" + "".join(lines))
+        lines.append(line)
+        if "Talk to it" in line:
+            threading.Thread(target=_discard, args=(process.stdout,), daemon=True).start()
+            return "".join(lines)
+    raise TimeoutError("the emulator did not start:\n" + "".join(lines))
+
+
+def _discard(stream: Any) -> None:
+    """Keep reading the emulator's output so a full pipe never blocks it."""
+    for _line in stream:
+        pass

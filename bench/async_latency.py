@@ -21,20 +21,24 @@ def measure(turns: int = 220) -> dict[str, Any]:
 
     post_seconds: list[float] = []
     first_frame_seconds: list[float] = []
-    with tempfile.TemporaryDirectory() as agent, emulator_process(demo_agent_with_echo(Path(agent))) as emulator:
-        with emulator.client("echo-async") as vaic, vaic.create() as call:
-            call.open_socket()
-            call.start(caller="+4921154591991")
-            call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
-            for i in range(turns):
-                started = time.monotonic()
-                call.say(f"turn {i}")
-                posted = time.monotonic()
-                frame = call.next_frame(10)
-                post_seconds.append(posted - started)
-                first_frame_seconds.append(frame.received_at - started)
-                call.frames(5, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
-            call.disconnect()
+    with (
+        tempfile.TemporaryDirectory() as agent,
+        emulator_process(demo_agent_with_echo(Path(agent))) as emulator,
+        emulator.client("echo-async") as vaic,
+        vaic.create() as call,
+    ):
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
+        for i in range(turns):
+            started = time.monotonic()
+            call.say(f"turn {i}")
+            posted = time.monotonic()
+            frame = call.next_frame(10)
+            post_seconds.append(posted - started)
+            first_frame_seconds.append(frame.received_at - started)
+            call.frames(5, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
+        call.disconnect()
     return {"turns": turns, "post": _ms(post_seconds), "first_frame": _ms(first_frame_seconds)}
 
 

@@ -40,7 +40,7 @@ class RunningEmulator:
 
         client = boto3.client(
             "dynamodb", endpoint_url=self.moto_url, region_name="eu-central-1",
-            aws_access_key_id="local", aws_secret_access_key="local",
+            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto's dummy keys
         )  # fmt: skip
         key = {"id": {"S": f"{url_token}/{conversation}"}}
         item: dict[str, Any] | None = client.get_item(TableName=SESSIONS_TABLE, Key=key).get("Item")

@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call test lint typecheck pytest sam-validate bench validate graph clean
+.PHONY: run call inject notify test lint typecheck pytest sam-validate bench validate graph clean
 
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -22,6 +22,10 @@ run: $(VENV)/.installed
 
 call: $(VENV)/.installed
 	$(PY) -m audiocodes_endpoint.local.phone
+
+# From a second terminal, into the call `make call` shows: make inject SESSION=<id> TEXT="payment received"
+inject notify: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.local.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
 
 test: lint typecheck pytest sam-validate
 

@@ -11,6 +11,8 @@ import boto3
 import pytest
 
 from audiocodes_endpoint.local.events import http_event
+from audiocodes_endpoint.local.sqs_poller import SqsPoller
+from audiocodes_endpoint.local.template import load_template
 from tests.conftest import ROOT
 
 TOKEN = "integration-token"
@@ -97,3 +99,75 @@ def start_event(caller: str = "+4921154591991") -> dict[str, Any]:
             "X-Customer-Tier": "gold",
         },
     )
+
+
+# --- async mode -----------------------------------------------------------------------------------
+
+ASYNC_TOKEN = "async-token"
+CONVERSATION_ASYNC = "c-async"
+
+
+@pytest.fixture
+def turn_queue(aws: None) -> dict[str, str]:
+    """The turn queue and its dead-letter queue as template.yaml defines them."""
+    client = boto3.client("sqs")
+    queues = {q.logical_id: q for q in load_template(ROOT / "template.yaml").sqs_queues()}
+    dlq_url = client.create_queue(**queues["TurnDeadLetterQueue"].create_queue_kwargs("turns-dlq"))["QueueUrl"]
+    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = client.create_queue(**queues["TurnQueue"].create_queue_kwargs("turns", dlq_arn))["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return {"url": url, "arn": arn, "dlq_url": dlq_url}
+
+
+@pytest.fixture
+def handlers(bot_api: Any, turn_queue: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    from audiocodes_endpoint.runtime import runtime
+
+    monkeypatch.setenv("TURN_QUEUE_URL", turn_queue["url"])
+    monkeypatch.setenv("WEBSOCKET_URL", "wss://ws.example.com/live")
+    monkeypatch.setenv("CONNECTIONS_URL", "https://abc123.execute-api.eu-central-1.amazonaws.com/live")
+    boto3.client("ssm").put_parameter(
+        Name="/audiocodes-endpoint/demo-async/bot-token", Value=ASYNC_TOKEN, Type="SecureString", Overwrite=True
+    )
+    runtime.cache_clear()
+    return {
+        "bot_api": bot_api,
+        "websocket": importlib.import_module("functions.websocket.app"),
+        "dispatcher": importlib.import_module("functions.dispatcher.app"),
+    }
+
+
+def post(call, path, body):
+    return call("POST", path, body, token=ASYNC_TOKEN)
+
+
+def connect(handlers, connection_id, token=ASYNC_TOKEN, conversation=CONVERSATION_ASYNC):
+    event = {
+        "requestContext": {"routeKey": "$connect", "connectionId": connection_id, "stage": "live"},
+        "headers": {"Authorization": f"Bearer {token}"},
+        "queryStringParameters": {"endpoint": "demo-async", "conversation": conversation},
+    }
+    return handlers["websocket"].lambda_handler(event, FakeLambdaContext())
+
+
+def drain(handlers, turn_queue, rounds=10):
+    """Run the dispatcher over whatever is queued, as the event source mapping would."""
+    poller = SqsPoller(
+        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
+        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()), region="eu-central-1",
+    )  # fmt: skip
+    client = boto3.client("sqs")
+    while rounds and poller.poll_once(client):
+        rounds -= 1
+
+
+def pushed(connection_id: str) -> list[dict[str, Any]]:
+    """Frames moto's management API received for a connection (it concatenates them)."""
+    from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+
+    data = apigatewaymanagementapi_backends["123456789012"]["eu-central-1"].connections[connection_id].data.decode()
+    decoder, frames, index = json.JSONDecoder(), [], 0
+    while index < len(data):
+        frame, index = decoder.raw_decode(data, index)
+        frames.append(frame)
+    return frames

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
 from .numbers import number_metadata
 from .observability import count, logger
-from .protocol import Activity, CallerInput, InboundActivity, event, message, to_caller_input
+from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, event, message, to_caller_input
 from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
 
@@ -199,6 +199,80 @@ class Conversations:
 
         return self._with_session(endpoint, conversation, turn)
 
+    def inject(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        injection_id: str,
+        text: str | None,
+        data: dict[str, Any] | None,
+        outlet: Outlet | None,
+    ) -> list[dict[str, Any]]:
+        """Run text and/or data through the flow as if the caller had said it (``input.type == "inject"``).
+
+        Text is taken like speech (the waiting question gets it, intents match); data alone arrives
+        as the event ``inject`` for the flow's ``events.inject`` handler.
+        """
+
+        def make_input(session: Session) -> FlowInput:
+            inp = FlowInput(
+                text=text, data=dict(data or {}), userId=user_id_of(session), sessionId=session.conversation,
+                URLToken=endpoint.url_token, type="inject", event=None if text else "inject",
+                execution=session.execution,
+            )  # fmt: skip
+            if self.nlu is not None and text:
+                result = self.nlu.recognize(text, None)
+                inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
+            return inp
+
+        return self._once(
+            endpoint, conversation, injection_id, outlet,
+            lambda session: self._run_flow(endpoint, session, injection_id, lambda: make_input(session), outlet),
+        )  # fmt: skip
+
+    def notify(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        notification_id: str,
+        text: str | None,
+        data: dict[str, Any] | None,
+        outlet: Outlet | None,
+    ) -> list[dict[str, Any]]:
+        """Send text (spoken) and the activities in ``data`` straight to the caller, bypassing the flow."""
+
+        def send(session: Session) -> list[dict[str, Any]]:
+            collect = Collector(session, notification_id, outlet)
+            for activity in notification_activities(text, data):
+                collect(activity)
+            return collect.produced
+
+        return self._once(endpoint, conversation, notification_id, outlet, send)
+
+    def _once(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        work_id: str,
+        outlet: Outlet | None,
+        run: Callable[[Session], list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """Run a unit of queued work at most once per session (SQS may deliver it twice)."""
+
+        def change(session: Session) -> Change:
+            remembered = session.replies.get(work_id)
+            if remembered is not None:
+                waiting = len(session.outbox)
+                if outlet is not None:  # whatever did not go out the first time goes now
+                    for output in remembered:
+                        outlet.send(session, output)
+                return Change(answer=remembered, changed=len(session.outbox) != waiting)
+            produced = run(session)
+            session.remember_reply(work_id, produced)
+            return Change(answer=produced, changed=True)
+
+        return self._with_session(endpoint, conversation, change)
+
     def _with_session(
         self,
         endpoint: EndpointSettings,
@@ -234,47 +308,42 @@ class Conversations:
         if caller_input is None:
             logger.warning("activity ignored", extra={"activity_type": activity.type, "activity_id": activity.id})
             return []
+        return self._run_flow(
+            endpoint, session, activity.id, lambda: self._flow_input(endpoint, session, caller_input), outlet
+        )
+
+    def _run_flow(
+        self,
+        endpoint: EndpointSettings,
+        session: Session,
+        turn_id: str,
+        make_input: Callable[[], FlowInput],
+        outlet: Outlet | None,
+    ) -> list[dict[str, Any]]:
+        """One input through the flow; a flow that fails ends the call with an apology."""
         if session.flow_state.get("ended"):
             return []  # the flow hung up or transferred; VAIC is about to disconnect
         session.execution += 1
         count("Turns")
-        inp = self._flow_input(endpoint, session, caller_input)
-        produced: list[dict[str, Any]] = []
-        turn_id = activity.id
-        delivery_failures: list[Exception] = []
-
-        def collect(output: Activity) -> None:
-            # The same turn re-run (after a crash) names its outputs the same, so none goes out twice.
-            output.id = str(uuid.uuid5(_OUTPUT_IDS, f"{session.key}/{turn_id}/{len(produced)}"))
-            wire = output.to_wire()
-            produced.append(wire)
-            if outlet is not None:
-                try:
-                    outlet.send(session, wire)
-                except Exception as error:
-                    delivery_failures.append(error)
-                    raise
-
+        inp = make_input()
+        collect = Collector(session, turn_id, outlet)
         try:
             result = self.flows.run_turn(
                 endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, collect,
                 _turn_options(endpoint),
             )  # fmt: skip
         except Exception:
-            if delivery_failures:  # our infrastructure failed, not the flow: let the queue retry the turn
-                raise delivery_failures[0] from None
-            logger.exception("flow failed; the call is ended with an apology", extra={"activity_id": activity.id})
+            if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
+                raise collect.delivery_failures[0] from None
+            logger.exception("flow failed; the call is ended with an apology", extra={"turn_id": turn_id})
             count("FlowErrors")
-            for closing in (
-                message(endpoint.apology_text),
-                event("hangup", activity_params={"hangupReason": "bot error"}),
-            ):
-                collect(closing)
+            collect(message(endpoint.apology_text))
+            collect(event("hangup", activity_params={"hangupReason": "bot error"}))
             session.flow_state = {**session.flow_state, "ended": True}
-            return produced
+            return collect.produced
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context
-        return produced
+        return collect.produced
 
     def _flow_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
         data: dict[str, Any] = dict(caller_input.parameters)
@@ -285,7 +354,7 @@ class Conversations:
         inp = FlowInput(
             text=caller_input.text,
             data=data,
-            userId=_user_id(session),
+            userId=user_id_of(session),
             sessionId=session.conversation,
             URLToken=endpoint.url_token,
             type=caller_input.type,
@@ -307,7 +376,7 @@ class Conversations:
             event="disconnect",
             value=details,
             data=dict(details),
-            userId=_user_id(session),
+            userId=user_id_of(session),
             sessionId=session.conversation,
             URLToken=endpoint.url_token,
             execution=session.execution,
@@ -324,11 +393,41 @@ class Conversations:
         session.context = result.context
 
 
-def _user_id(session: Session) -> str:
+class Collector:
+    """Takes a turn's outputs as they are produced: names them, keeps them, hands them to the outlet.
+
+    Ids derive from the session, the turn and the output's position, so a turn re-run after a crash
+    names its outputs the same and the outlet can skip those already delivered.
+    """
+
+    def __init__(self, session: Session, turn_id: str, outlet: Outlet | None) -> None:
+        self.session, self.turn_id, self.outlet = session, turn_id, outlet
+        self.produced: list[dict[str, Any]] = []
+        self.delivery_failures: list[Exception] = []
+
+    def __call__(self, output: Activity) -> None:
+        output.id = str(uuid.uuid5(_OUTPUT_IDS, f"{self.session.key}/{self.turn_id}/{len(self.produced)}"))
+        wire = output.to_wire()
+        self.produced.append(wire)
+        if self.outlet is not None:
+            try:
+                self.outlet.send(self.session, wire)
+            except Exception as error:
+                self.delivery_failures.append(error)
+                raise
+
+
+def user_id_of(session: Session) -> str:
     """The caller's E.164 number when known (Cognigy keyed users by it), else the conversation id."""
     metadata = session.context.get("call", {}).get("numberMetaData", {})
     number = metadata.get("number") if metadata.get("valid") else None
     return number or session.conversation
+
+
+def notification_activities(text: str | None, data: dict[str, Any] | None) -> list[Activity]:
+    """What a notify sends: the text as speech, then the activities the data carries."""
+    activities = [message(text)] if text else []
+    return activities + activities_in_data(data or {})
 
 
 def _turn_options(endpoint: EndpointSettings) -> TurnOptions:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from .flows.extensions import Extensions, call
 from .flows.nlu import NluConnector, NluResult
 from .observability import count, logger
+from .privacy import error_name
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -108,7 +109,7 @@ class Guarded:
         try:
             result = _normalized(self.connector.recognize(text, language))
         except Exception as error:  # provider or user code: the call goes on without an intent
-            logger.warning("NLU failed; no intent", extra={"connector": self.name, "error": type(error).__name__})
+            logger.warning("NLU failed; no intent", extra={"connector": self.name, "error": error_name(error)})
             count("NluErrors")
             return NO_INTENT
         if self.threshold is not None and result.intent is not None and result.score < self.threshold:
@@ -134,7 +135,9 @@ class LexConnector:
             from botocore.config import Config
 
             timeout = self.settings.timeout_seconds
-            config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 1})
+            config = Config(
+                connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1, "mode": "standard"}
+            )
             self._client = boto3.client("lexv2-runtime", region_name=self.settings.region, config=config)
         return self._client
 

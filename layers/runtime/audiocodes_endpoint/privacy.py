@@ -42,9 +42,11 @@ _STRUCTURAL_KEYS = frozenset(
     | {"function_name", "function_memory_size", "function_arn", "function_request_id"}
 )
 
-# 7 to 15 digits (E.164 allows 15), optionally led by + or 00 and split by spaces, dots, dashes or
-# brackets; not glued to letters or other digits, so ids and UUID parts are left alone.
-_PHONE = re.compile(r"(?<![\w+])(?:\+|\b)(?:\d[\s().-]{0,3}){6,14}\d(?![\w-])")
+# 7 to 19 digits (E.164's 15 plus a 00 prefix; card numbers have up to 19), optionally led by +, split
+# by spaces, dots, dashes, slashes (030/1234567) or brackets; not glued to letters or other digits, so
+# ids and UUID parts are left alone. Dates such as 12/04/2024 are masked too: over-masking a log line
+# is the safe side.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|\b)(?:\d[\s()./-]{0,3}){6,18}\d(?![\w-])")
 # pydantic errors quote the rejected value (``input_value='I want to pay', input_type=str``).
 _INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=)", re.DOTALL)
 
@@ -97,6 +99,14 @@ def mask_values(value: Any, sensitive: frozenset[str] = SENSITIVE_KEYS) -> Any:
 def mask_log_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A formatted Powertools log record with caller data masked (structural keys left as they are)."""
     return {key: value if key in _STRUCTURAL_KEYS else mask_values({key: value})[key] for key, value in record.items()}
+
+
+def error_name(error: BaseException) -> str:
+    """What an error was, safe to log: its AWS error code or its type, never its message (which may
+    quote the caller's words)."""
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
+    return str(code) if code else type(error).__name__
 
 
 def mask_ip_address(ip: str | None, settings: DataProtectionSettings) -> str | None:

@@ -206,8 +206,13 @@ def cognigy_activities(output: Mapping[str, Any]) -> list[Activity] | None:
     return None
 
 
-def wire_activities(activities: Iterable[Activity]) -> list[dict[str, Any]]:
-    return [a.to_wire() for a in activities]
+def activities_in_data(data: Mapping[str, Any]) -> list[Activity]:
+    """Activities carried by a data object: a Cognigy envelope or a plain ``{"activities": [...]}``."""
+    envelope = cognigy_activities({"data": data})
+    if envelope is not None:
+        return envelope
+    plain = data.get("activities")
+    return [from_wire(a) for a in plain if isinstance(a, Mapping)] if isinstance(plain, list) else []
 
 
 # --- responses -----------------------------------------------------------------------------------

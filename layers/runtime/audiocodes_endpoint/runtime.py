@@ -6,7 +6,7 @@ Nothing here runs at import, so a cold start pays for the agent and boto3 on the
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from .conversation import Conversations
 from .delivery import SocketOutlet, TurnQueue, WebSocketPusher
 from .sessions.dynamodb import DynamoDBSessionStore
 from .settings import EndpointSettings, RuntimeConfig, endpoints_for, resolve_secret
+from .transformers import Transformers, endpoint_object
 
 
 class AsyncModeUnavailable(Exception):
@@ -25,6 +26,7 @@ class Runtime:
     config: RuntimeConfig
     endpoints: dict[str, EndpointSettings]
     conversations: Conversations
+    _transformers: dict[str, Transformers] = field(default_factory=dict)
 
     def endpoint(self, url_token: str) -> EndpointSettings | None:
         endpoint = self.endpoints.get(url_token)
@@ -33,6 +35,16 @@ class Runtime:
     @staticmethod
     def bot_token(endpoint: EndpointSettings) -> str | None:
         return resolve_secret(endpoint.bot_token)
+
+    def transformers(self, endpoint: EndpointSettings) -> Transformers:
+        """The endpoint's transformer hooks, imported once per process."""
+        loaded = self._transformers.get(endpoint.url_token)
+        if loaded is None:
+            loaded = Transformers.load(
+                endpoint.transformers, self.config.agent_dir.resolve(), endpoint_object(endpoint)
+            )
+            self._transformers[endpoint.url_token] = loaded
+        return loaded
 
     # --- async mode ----------------------------------------------------------------------------
 

@@ -17,6 +17,12 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from .nlu_connectors import NluSettings
+from .privacy import DataProtectionSettings
+from .session_policy import SessionPolicySettings
+from .transformers import TransformerSettings
+from .translation import TranslationSettings
+
 SECRET_MAX_AGE_SECONDS = 300
 _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -25,6 +31,8 @@ SecretRef = Annotated[
     StringConstraints(pattern=r"^(env|ssm|secretsmanager):\S+$", max_length=512),
 ]
 UrlToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+RESERVED_URL_TOKENS = frozenset({"inject", "notify", "conversation"})
+"""First path segments the APIs use themselves (``/inject/{URLToken}``, ``/notify/{URLToken}``)."""
 
 
 class SettingsError(ValueError):
@@ -35,7 +43,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SessionSettings(_Strict):
+class SessionSettings(SessionPolicySettings):
+    """``session:``: idle expiry here; the maximum call duration and its policy come from the base."""
+
     expires_seconds: int = Field(default=120, ge=10, le=3600)
     """``expiresSeconds`` told to VAIC; it refreshes the conversation about this often."""
     grace_seconds: int = Field(default=60, ge=0, le=3600)
@@ -59,6 +69,8 @@ class EndpointSettings(_Strict):
     url_token: UrlToken
     flow: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     bot_token: SecretRef
+    inject_api_key: SecretRef | None = None
+    """Key for Inject & Notify on this endpoint (``X-API-Key`` / ``api_key``); unset: inject is off."""
     enabled: bool = True
     async_mode: bool = False
     default_region: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "US"
@@ -70,8 +82,19 @@ class EndpointSettings(_Strict):
     apology_text: Annotated[str, StringConstraints(min_length=1, max_length=500)] = (
         "Sorry, something went wrong on our side. Please call again later. Goodbye."
     )
+    transformers: TransformerSettings = TransformerSettings()
+    data_protection: DataProtectionSettings = DataProtectionSettings()
+    nlu: NluSettings = NluSettings()
+    translation: TranslationSettings = TranslationSettings()
 
-    @field_validator("bot_token", mode="before")
+    @field_validator("url_token", mode="after")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_URL_TOKENS:
+            raise ValueError(f"'{value}' is reserved for the endpoint's own routes")
+        return value
+
+    @field_validator("bot_token", "inject_api_key", mode="before")
     @classmethod
     def _reference_not_secret(cls, value: Any) -> Any:
         if isinstance(value, str) and not re.match(r"^(env|ssm|secretsmanager):", value):
@@ -93,6 +116,8 @@ class RuntimeConfig(_Strict):
 
     sessions_table: str = Field(min_length=1)
     agent_dir: Path
+    analytics_table: str = ""
+    """Turn records and transcripts; empty: analytics are not collected (e.g. in unit tests)."""
     # Async mode (empty when the deployment has no WebSocket API):
     websocket_url: str = ""
     """Where VAIC opens the side-channel, e.g. ``wss://abc.execute-api.eu-central-1.amazonaws.com/live``."""
@@ -105,6 +130,7 @@ class RuntimeConfig(_Strict):
         env = os.environ if environ is None else environ
         return cls(
             sessions_table=env.get("SESSIONS_TABLE", ""),
+            analytics_table=env.get("ANALYTICS_TABLE", ""),
             agent_dir=Path(env.get("AGENT_DIR", "agent")),
             websocket_url=env.get("WEBSOCKET_URL", ""),
             connections_url=env.get("CONNECTIONS_URL", ""),

@@ -23,6 +23,10 @@ def perform(work: Work, runtime: Runtime) -> None:
             conversations.handle(endpoint, work.conversation, [activity], outlet=runtime.outlet)
         elif work.kind == "flush":
             conversations.flush(endpoint, work.conversation, runtime.outlet)
+        elif work.kind in ("inject", "notify"):
+            run = conversations.inject if work.kind == "inject" else conversations.notify
+            run(endpoint, work.conversation, work.payload["id"], work.payload.get("text"), work.payload.get("data"),
+                runtime.outlet)  # fmt: skip
         else:
             raise ValueError(f"unknown work kind {work.kind!r}")
     except ConversationNotFound:

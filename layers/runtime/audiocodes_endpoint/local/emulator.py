@@ -88,9 +88,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def local_token(url_token: str) -> str:
-    """The bot token `make run` uses for an endpoint unless ``<URL_TOKEN>_BOT_TOKEN`` is set."""
-    return os.environ.get(f"{url_token.upper().replace('-', '_')}_BOT_TOKEN", f"local-{url_token}-token")
+def local_secret(url_token: str, kind: str) -> str:
+    """What `make run` uses for an endpoint's secret unless ``<URL_TOKEN>_<KIND>`` is set.
+
+    ``demo``'s bot token: ``local-demo-token`` or ``$DEMO_BOT_TOKEN``; its inject key:
+    ``local-demo-inject-key`` or ``$DEMO_INJECT_API_KEY``.
+    """
+    default = {"bot_token": f"local-{url_token}-token", "inject_api_key": f"local-{url_token}-inject-key"}[kind]
+    return os.environ.get(f"{url_token.upper().replace('-', '_')}_{kind.upper()}", default)
+
+
+def _store_secret(reference: str, value: str) -> str:
+    """Put a local secret where a reference points (moto's SSM / Secrets Manager, or the environment)."""
+    import boto3
+
+    scheme, _, name = reference.partition(":")
+    if scheme == "ssm":
+        boto3.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    elif scheme == "secretsmanager":
+        boto3.client("secretsmanager").create_secret(Name=name, SecretString=value)
+    else:
+        value = os.environ.setdefault(name, value)
+    return value
 
 
 class Emulator:
@@ -104,6 +123,7 @@ class Emulator:
         self.routes: list[Route] = []
         self.functions: dict[str, LocalFunction] = {}
         self.tokens: dict[str, str] = {}
+        self.inject_keys: dict[str, str] = {}
         self.websockets = WebSocketGateway(self._invoke_websocket)
         self.pollers: list[SqsPoller] = []
 
@@ -129,7 +149,7 @@ class Emulator:
         os.environ["WEBSOCKET_URL"] = self.websockets.url
         os.environ["CONNECTIONS_URL"] = self.base_url
         self.routes = _routes(self.template, self.functions)
-        self._store_bot_tokens()
+        self._store_secrets()
         threading.Thread(target=http.serve_forever, name="http-api", daemon=True).start()
         self._stoppers.append(http.shutdown)
         self._start_pollers(resources)
@@ -214,21 +234,17 @@ class Emulator:
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
 
-    def _store_bot_tokens(self) -> None:
-        import boto3
-
+    def _store_secrets(self) -> None:
+        """Each endpoint's bot token and inject API key, where its settings say they live."""
         from ..settings import load_endpoints
 
         for endpoint in load_endpoints(Path(os.environ["AGENT_DIR"])).values():
-            token = local_token(endpoint.url_token)
-            scheme, _, name = endpoint.bot_token.partition(":")
-            if scheme == "ssm":
-                boto3.client("ssm").put_parameter(Name=name, Value=token, Type="SecureString", Overwrite=True)
-            elif scheme == "secretsmanager":
-                boto3.client("secretsmanager").create_secret(Name=name, SecretString=token)
-            else:
-                token = os.environ.setdefault(name, token)
-            self.tokens[endpoint.url_token] = token
+            self.tokens[endpoint.url_token] = _store_secret(
+                endpoint.bot_token, local_secret(endpoint.url_token, "bot_token")
+            )
+            if endpoint.inject_api_key:
+                key = local_secret(endpoint.url_token, "inject_api_key")
+                self.inject_keys[endpoint.url_token] = _store_secret(endpoint.inject_api_key, key)
 
     # --- functions ---------------------------------------------------------------------------
 
@@ -367,6 +383,10 @@ def main() -> None:
     print(f"  WebSocket API (async mode) on {emulator.websockets.url}")
     for url_token, token in emulator.tokens.items():
         print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   token {token}")
+        if url_token in emulator.inject_keys:
+            print(
+                f"    inject & notify: {emulator.base_url}/v2.0/endpoint/inject   X-API-Key {emulator.inject_keys[url_token]}"
+            )
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
     try:
         threading.Event().wait()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from .emulator import ROOT, free_port
 from .vaic import VaicClient
 
@@ -28,11 +30,18 @@ class RunningEmulator:
     base_url: str
     moto_url: str
     tokens: dict[str, str]
+    inject_keys: dict[str, str]
 
     def client(self, url_token: str, token: str | None = "") -> VaicClient:
         """A VAIC client for an endpoint, with its token unless another (or None) is given."""
         chosen = self.tokens[url_token] if token == "" else token
         return VaicClient(f"{self.base_url}/{url_token}", chosen)
+
+    def inject(self, kind: str, url_token: str, session_id: str, **fields: Any) -> httpx.Response:
+        """POST /v2.0/endpoint/inject|notify as another system would."""
+        body = {"URLToken": url_token, "sessionId": session_id, **fields}
+        headers = {"X-API-Key": self.inject_keys[url_token]}
+        return httpx.post(f"{self.base_url}/v2.0/endpoint/{kind}", json=body, headers=headers, timeout=10)
 
     def session(self, url_token: str, conversation: str) -> dict[str, Any] | None:
         """The session item as the emulator's DynamoDB (moto) holds it."""
@@ -69,7 +78,8 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
         if moto_url is None:
             raise RuntimeError(f"unexpected emulator banner:\n{banner}")
         tokens = dict(re.findall(r"endpoint '([^']+)': bot URL \S+\s+token (\S+)", banner))
-        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens)
+        inject_keys = dict(re.findall(r"endpoint '([^']+)'[^\n]*\n\s+inject & notify: \S+\s+X-API-Key (\S+)", banner))
+        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys)
     finally:
         process.terminate()
         process.wait(timeout=10)

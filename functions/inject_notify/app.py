@@ -1,0 +1,174 @@
+"""Inject & Notify: Cognigy's REST API (``/v2.0/endpoint/inject|notify``) and raw webhook variants.
+
+The API key (``X-API-Key`` header or ``api_key`` query parameter) is checked before the body is
+parsed. Accepted work goes onto the call's FIFO group, so it is ordered with the caller's turns.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from audiocodes_endpoint import http_api
+from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
+from audiocodes_endpoint.observability import logger, metrics, traced
+from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.settings import EndpointSettings
+from audiocodes_endpoint.transformers import Hook, TransformerError
+
+app = APIGatewayHttpResolver(enable_validation=True)
+http_api.install_error_handlers(app)
+
+
+@app.post("/v2.0/endpoint/inject", status_code=202)
+def inject(request: Annotated[InjectionRequest, Body()]) -> dict[str, Any]:
+    return _accept("inject", _authorised(request.URLToken), request)
+
+
+@app.post("/v2.0/endpoint/notify", status_code=202)
+def notify(request: Annotated[InjectionRequest, Body()]) -> dict[str, Any]:
+    return _accept("notify", _authorised(request.URLToken), request)
+
+
+@app.post("/inject/<url_token>")
+def inject_raw(url_token: str) -> Response[Any]:
+    return _raw("inject", url_token)
+
+
+@app.post("/notify/<url_token>")
+def notify_raw(url_token: str) -> Response[Any]:
+    return _raw("notify", url_token)
+
+
+def _authorised(url_token: str) -> EndpointSettings:
+    """The endpoint named in the body, if the presented key is that endpoint's key."""
+    endpoint = runtime().endpoint(url_token)
+    if endpoint is None or not _key_matches(endpoint, app.context["api_key"]):
+        raise InjectionRefused(401, "unauthorized", "this API key is not valid for that URLToken")
+    return endpoint
+
+
+def _raw(kind: Kind, url_token: str) -> Response[Any]:
+    """Any JSON body, mapped by the endpoint's handle_inject / handle_notify transformer."""
+    endpoint: EndpointSettings = app.context["endpoint"]
+    transformers = runtime().transformers(endpoint)
+    hook: Hook = "handle_inject" if kind == "inject" else "handle_notify"
+    if not transformers.enabled(hook):
+        raise InjectionRefused(404, "no_transformer", f"{hook} is not enabled for this endpoint")
+    event = app.current_event
+    try:
+        body = json.loads(event.decoded_body or "null")
+    except ValueError:
+        raise InjectionRefused(400, "bad_request", "malformed JSON body") from None
+    handle = transformers.handle_inject if kind == "inject" else transformers.handle_notify
+    try:
+        mapped = handle(body, dict(event.headers), event.decoded_body)
+    except TransformerError as error:
+        raise InjectionRefused(400, "bad_request", str(error)) from None
+    if mapped is None:
+        return _json(200, {"status": "dropped", "message": f"{hook} ignored this body"})
+    try:
+        request = InjectionRequest(URLToken=url_token, **mapped.model_dump())
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
+        raise InjectionRefused(400, "bad_request", f"{hook} returned {problems}") from None
+    return _json(202, _accept(kind, endpoint, request))
+
+
+def _accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest) -> dict[str, Any]:
+    key = app.current_event.headers.get("idempotency-key")
+    if key:
+        accept_once, config = _accept_once()
+        config.register_lambda_context(app.lambda_context)  # in-progress records expire with this invocation
+        return accept_once(call={"key": f"{endpoint.url_token}/{kind}/{key}", "kind": kind,
+                                 "request": request.model_dump(mode="json")})  # fmt: skip
+    return Accepted(id=accept(kind, endpoint, request, runtime()), kind=kind).model_dump()
+
+
+@cache
+def _accept_once() -> Any:
+    """``accept`` under Powertools idempotency: a repeated Idempotency-Key gets the first answer."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    # Records share the sessions table; its TTL attribute cleans them up.
+    store = DynamoDBPersistenceLayer(table_name=runtime().config.sessions_table, expiry_attr="expires_at")
+    config = IdempotencyConfig(
+        event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
+    )
+
+    @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)
+    def accept_once(call: dict[str, Any]) -> dict[str, Any]:
+        request = InjectionRequest.model_validate(call["request"])
+        endpoint = runtime().endpoint(request.URLToken)
+        assert endpoint is not None  # checked before: the key matched this endpoint
+        return Accepted(id=accept(call["kind"], endpoint, request, runtime()), kind=call["kind"]).model_dump()
+
+    return accept_once, config
+
+
+@app.exception_handler(InjectionRefused)
+def _refused(exc: InjectionRefused) -> Response[Any]:
+    return _json(exc.status, {"error": exc.code, "message": exc.message})
+
+
+@app.exception_handler(IdempotencyValidationError)
+def _key_reused(_exc: IdempotencyValidationError) -> Response[Any]:
+    return _json(409, {"error": "idempotency_key_reused", "message": "Idempotency-Key was used with another body"})
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _in_progress(_exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
+    return _json(409, {"error": "in_progress", "message": "a request with this Idempotency-Key is in progress"})
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _key_matches(endpoint: EndpointSettings, presented: str | None) -> bool:
+    expected = http_api.resolve_secret_or_none(endpoint.inject_api_key)
+    return http_api.token_matches(presented, expected)
+
+
+def _presented_key(event: dict[str, Any]) -> str | None:
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    query = event.get("queryStringParameters") or {}
+    return headers.get("x-api-key") or query.get("api_key") or None
+
+
+@traced
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The key first, then the size, then Powertools parses and validates the body.
+    presented = _presented_key(event)
+    segments = http_api.route_path(event).strip("/").split("/")
+    if len(segments) == 2 and segments[0] in ("inject", "notify"):
+        endpoint = runtime().endpoint(segments[1])
+        if endpoint is None or endpoint.inject_api_key is None:
+            return http_api.error(404, "unknown_endpoint", "no endpoint with inject & notify under this URL token")
+        if not _key_matches(endpoint, presented):
+            return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
+        app.append_context(endpoint=endpoint, api_key=presented)
+    elif not any(_key_matches(e, presented) for e in runtime().endpoints.values() if e.enabled):
+        return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
+    else:
+        app.append_context(api_key=presented)
+    if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
+        return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
+    return app.resolve(event, context)

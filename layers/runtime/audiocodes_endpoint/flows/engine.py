@@ -1,0 +1,247 @@
+"""The executor: decide where an input goes, then run nodes until one waits or the flow ends.
+
+Session state (``FlowState``, JSON in the session item):
+
+* ``waiting``: ``{"flow", "node", "kind", ...}`` where the conversation waits: a ``question``
+  (with its retry counters), a ``transfer`` (for a failed ``transferStatus``) or ``idle`` (a path
+  ran out of nodes: the next input starts at ``events.message`` or ``start``);
+* ``stack``: return points of ``call`` nodes, ``{"flow", "node"}``, outermost first;
+* ``ended``: an ``end``, ``hangup`` or ``transfer`` node ran.
+
+Where an input goes (first match wins):
+
+1. ``disconnect``: the ``events.disconnect`` handler runs silently (nothing is sent), then ended;
+2. a new session (empty state): the entry flow's ``start`` node;
+3. a message whose intent has a global handler (``intents:``), unless the waiting question
+   expects that intent or reads the message as a valid answer ("one two three four" to a digits
+   question is digits, whatever an intent matcher thinks);
+4. the waiting node, if it takes this input (a question takes messages, ``DTMF`` and
+   ``noUserInput``; a transfer takes a failed ``transferStatus`` when it has ``on_failure``);
+5. the handler in ``events:`` for the event (``DTMF`` falls back to ``message``; other events to
+   ``any_event``); handlers are looked up from the innermost called flow outwards;
+6. when idle, a message (or digits) starts at ``events.message`` or the entry flow's ``start``;
+7. otherwise the input is ignored: nothing is sent and the conversation keeps waiting.
+
+A handler that interrupted a waiting question and runs out of nodes puts the conversation back
+where it waited, without repeating the prompt.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..protocol import Activity
+from .loader import Agent
+from .model import Flow
+from .nodes.base import NodeBase
+from .runtime import EmitFailed, Turn
+from .steps import Call, End, Jump, Next, Step, Wait
+from .turn import Emit, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
+
+MAX_CALL_DEPTH = 16
+
+
+def _no_emit(activity: Activity) -> None:
+    """Used for the disconnect path, which must send nothing."""
+
+
+@dataclass
+class _Start:
+    flow: str
+    step: Step
+    base: int = 0  # stack depth of the handler; a dead end at this depth resumes the snapshot
+    snapshot: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+
+
+def _guarded(flow: str, node_id: str, node: NodeBase, action: Callable[[], Step]) -> Step:
+    """Run a node's action; any failure becomes a FlowError that says where it happened."""
+    try:
+        return action()
+    except EmitFailed as failed:
+        raise failed.original from None
+    except FlowError as error:
+        raise FlowError(f"flow {flow!r}, node {node_id!r} ({node.kind}): {error}") from error
+    except Exception as error:  # a bug or an unexpected value: still fail the turn closed
+        raise FlowError(f"flow {flow!r}, node {node_id!r} ({node.kind}): {type(error).__name__}: {error}") from error
+
+
+class FlowEngine:
+    """Runs turns of an agent's flows. One per process; ``run_turn`` keeps no state between calls."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def run_turn(
+        self,
+        flow_name: str,
+        state: FlowState,
+        inp: FlowInput,
+        context: dict[str, Any],
+        emit: Emit,
+        options: TurnOptions | None = None,
+    ) -> TurnResult:
+        """Run one input through the flow. Raises :class:`FlowError` if the flow fails."""
+        options = options or TurnOptions()
+        self._flow(flow_name)
+        state = state.model_copy(deep=True)
+        disconnect = inp.event == "disconnect"
+        turn = Turn(
+            templates=self.agent.templates,
+            extensions=self.agent.extensions,
+            input=inp,
+            context=copy.deepcopy(context),
+            options=options,
+            emit=_no_emit if disconnect else emit,
+            silent=disconnect,
+        )
+        if disconnect:
+            self._disconnect(turn, state, flow_name)
+        else:
+            start = self._route(turn, state, flow_name)
+            if start is not None:
+                self._execute(turn, state, start)
+        return TurnResult(state=state, context=turn.context, outputs=list(turn.outputs))
+
+    # --- routing ---------------------------------------------------------------------------------
+
+    def _route(self, turn: Turn, state: FlowState, entry: str) -> _Start | None:
+        inp = turn.input
+        waiting = state.waiting
+        if waiting is None and not state.stack and not state.ended:
+            return _Start(entry, Next(self._flow(entry).start))
+
+        node = self._waiting_node(waiting)
+        is_message = inp.event is None
+        if node is None and waiting is not None and waiting.get("kind") != "idle" and not state.ended:
+            waiting = {"kind": "idle"}  # the flow changed under a live call: treat it as idle
+
+        if is_message and inp.intent and not state.ended and not (node and waiting and node.claims(turn, waiting)):
+            found = self._handler(state, waiting, entry, "intents", inp.intent)
+            if found is not None:
+                return self._interrupt(state, waiting, node, found)
+
+        if node is not None and waiting is not None and node.accepts(turn, waiting):
+            state.waiting = None
+            state.ended = False
+            flow, node_id = str(waiting["flow"]), str(waiting["node"])
+            turn.flow, turn.node_id = flow, node_id
+            return _Start(flow, _guarded(flow, node_id, node, lambda: node.resume(turn, waiting)))
+
+        for key in self._event_keys(inp, state.ended):
+            found = self._handler(state, waiting, entry, "events", key)
+            if found is not None:
+                return self._interrupt(state, waiting, node, found)
+
+        idle = waiting.get("kind") == "idle" if waiting is not None else not state.ended
+        if idle and (is_message or inp.event == "DTMF"):
+            state.waiting, state.stack = None, []
+            return _Start(entry, Next(self._flow(entry).start))
+        return None
+
+    @staticmethod
+    def _event_keys(inp: FlowInput, ended: bool) -> list[str]:
+        if inp.event is None:
+            return [] if ended else ["message"]
+        if ended:
+            return [inp.event]  # e.g. transferStatus after a transfer; nothing else revives the flow
+        if inp.event == "DTMF":
+            return ["DTMF", "message"]
+        return [inp.event, "any_event"]
+
+    def _handler(
+        self, state: FlowState, waiting: dict[str, Any] | None, entry: str, table: str, key: str
+    ) -> tuple[str, str, int] | None:
+        """(flow, node, stack depth) of the handler for ``key``, innermost flow first."""
+        levels = [(str(waiting["flow"]) if waiting and "flow" in waiting else entry, len(state.stack))]
+        levels += [(str(frame["flow"]), depth) for depth, frame in reversed(list(enumerate(state.stack)))]
+        for flow_name, depth in levels:
+            flow = self.agent.flows.get(flow_name)
+            target = getattr(flow, table).get(key) if flow else None
+            if target:
+                return flow_name, target, depth
+        return None
+
+    def _interrupt(
+        self,
+        state: FlowState,
+        waiting: dict[str, Any] | None,
+        node: NodeBase | None,
+        found: tuple[str, str, int],
+    ) -> _Start:
+        flow, target, depth = found
+        resumable = waiting is not None and waiting.get("kind") == "question" and node is not None
+        snapshot = (dict(waiting), copy.deepcopy(state.stack)) if resumable and waiting is not None else None
+        state.stack = state.stack[:depth]
+        state.waiting = None
+        state.ended = False
+        return _Start(flow, Next(target), base=depth, snapshot=snapshot)
+
+    def _waiting_node(self, waiting: dict[str, Any] | None) -> NodeBase | None:
+        if not waiting or waiting.get("kind") == "idle":
+            return None
+        flow = self.agent.flows.get(str(waiting.get("flow")))
+        node = flow.nodes.get(str(waiting.get("node"))) if flow else None
+        return node
+
+    def _disconnect(self, turn: Turn, state: FlowState, entry: str) -> None:
+        found = self._handler(state, state.waiting, entry, "events", "disconnect")
+        state.waiting, state.stack = None, []
+        if found is not None:
+            flow, target, _ = found
+            state.ended = False
+            self._execute(turn, state, _Start(flow, Next(target)))
+        state.waiting, state.stack, state.ended = None, [], True
+
+    # --- execution -------------------------------------------------------------------------------
+
+    def _execute(self, turn: Turn, state: FlowState, start: _Start) -> None:
+        flow_name, step, steps = start.flow, start.step, 0
+        while True:
+            if isinstance(step, Next) and step.node is None:
+                if start.snapshot is not None and len(state.stack) <= start.base:
+                    state.waiting, state.stack = start.snapshot
+                    return
+                if state.stack:
+                    frame = state.stack.pop()
+                    flow_name, step = str(frame["flow"]), Next(frame.get("node"))
+                    continue
+                state.waiting = {"kind": "idle"}
+                return
+            if isinstance(step, Next):
+                steps += 1
+                if steps > turn.options.max_steps:
+                    raise FlowError(
+                        f"flow {flow_name!r}: more than {turn.options.max_steps} steps in one turn "
+                        f"(a loop without a question?), last at node {step.node!r}"
+                    )
+                step = self._run_node(turn, flow_name, str(step.node))
+            elif isinstance(step, Jump):
+                flow_name, step = step.flow, Next(step.node or self._flow(step.flow).start)
+            elif isinstance(step, Call):
+                if len(state.stack) >= MAX_CALL_DEPTH:
+                    raise FlowError(f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}")
+                state.stack.append({"flow": flow_name, "node": step.returns_to})
+                flow_name, step = step.flow, Next(self._flow(step.flow).start)
+            elif isinstance(step, Wait):
+                state.waiting = {**step.data, "flow": flow_name, "node": turn.node_id}
+                return
+            elif isinstance(step, End):
+                state.ended, state.stack = True, []
+                state.waiting = {**step.waiting, "flow": flow_name, "node": turn.node_id} if step.waiting else None
+                return
+
+    def _run_node(self, turn: Turn, flow_name: str, node_id: str) -> Step:
+        node = self._flow(flow_name).nodes.get(node_id)
+        if node is None:
+            raise FlowError(f"flow {flow_name!r} has no node {node_id!r}")
+        turn.flow, turn.node_id = flow_name, node_id
+        return _guarded(flow_name, node_id, node, lambda: node.run(turn))
+
+    def _flow(self, name: str) -> Flow:
+        flow = self.agent.flows.get(name)
+        if flow is None:
+            raise FlowError(f"no flow named {name!r} (flows: {', '.join(sorted(self.agent.flows))})")
+        return flow

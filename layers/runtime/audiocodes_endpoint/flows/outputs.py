@@ -1,0 +1,46 @@
+"""Turn what a code node or a raw-output node produces into activities.
+
+Accepted, one or a list of:
+* a string: a ``message`` to speak;
+* an activity dict (has ``type``): sent as it is (stamped with ``id``/``timestamp`` if missing);
+* a Cognigy output ``{"text", "data"}``: the activities in ``data._cognigy._audioCodes.json``
+  (or the legacy ``_audiocodes`` / ``_voiceGateway`` envelopes) are sent unchanged; without an
+  envelope its ``text`` becomes a message (Cognigy's Say node did the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..protocol import Activity, cognigy_activities, from_wire, message
+
+
+class OutputError(ValueError):
+    pass
+
+
+def to_activities(value: Any) -> list[Activity]:
+    if value is None:
+        return []
+    if isinstance(value, Activity):
+        return [value]
+    if isinstance(value, str):
+        return [message(value)] if value else []
+    if isinstance(value, list | tuple):
+        return [activity for item in value for activity in to_activities(item)]
+    if isinstance(value, Mapping):
+        try:
+            if "type" in value:
+                return [from_wire(value)]
+            if "data" in value or "text" in value:
+                found = cognigy_activities(value)
+                if found is not None:
+                    return found
+                text = value.get("text")
+                return [message(text)] if isinstance(text, str) and text else []
+        except ValidationError as error:
+            raise OutputError(f"invalid activity {dict(value)!r}: {error.errors()[0]['msg']}") from None
+    raise OutputError(f"cannot send {type(value).__name__} {value!r}: expected text, an activity or a Cognigy output")

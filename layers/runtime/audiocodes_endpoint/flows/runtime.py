@@ -1,0 +1,96 @@
+"""The per-turn state a node sees: input, context, templates, and where outputs go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..protocol import Activity
+from .templating import TemplateRuntimeError, Templates
+from .turn import Emit, FlowError, FlowInput, TurnOptions
+
+if TYPE_CHECKING:
+    from .extensions import Extensions
+
+
+class EmitFailed(Exception):
+    """``emit`` (the endpoint's delivery) raised: not the flow's fault, so the engine re-raises the
+    original exception instead of reporting it as a FlowError."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+@dataclass
+class Turn:
+    templates: Templates
+    extensions: Extensions
+    input: FlowInput
+    context: dict[str, Any]
+    options: TurnOptions
+    emit: Emit
+    silent: bool = False  # the disconnect path: run nodes, send nothing
+    outputs: list[Activity] = field(default_factory=list)
+    flow: str = ""
+    node_id: str = ""
+    _input: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # ``input`` as templates see it: Cognigy's Input object plus ``result`` (the last answer).
+        self._input = self.input.model_dump()
+        self._input["result"] = None
+
+    @property
+    def result(self) -> Any:
+        return self._input["result"]
+
+    @result.setter
+    def result(self, value: Any) -> None:
+        self._input["result"] = value
+
+    @property
+    def input_data(self) -> dict[str, Any]:
+        return self._input
+
+    def scope(self) -> dict[str, Any]:
+        return {"input": self._input, "context": self.context, "variables": dict(self.options.variables)}
+
+    # --- outputs ---------------------------------------------------------------------------------
+
+    def send(self, *activities: Activity) -> None:
+        """Hand each activity to ``emit`` at once (async mode pushes it) and keep it for the result."""
+        if self.silent:
+            return
+        for activity in activities:
+            self.outputs.append(activity)
+            try:
+                self.emit(activity)
+            except Exception as error:
+                raise EmitFailed(error) from error
+
+    # --- templates -------------------------------------------------------------------------------
+
+    def text(self, source: str) -> str:
+        try:
+            return self.templates.text(source, self.scope())
+        except TemplateRuntimeError as error:
+            raise FlowError(str(error)) from error
+
+    def optional_text(self, source: str | None) -> str | None:
+        return None if source is None else self.text(source)
+
+    def data(self, value: Any) -> Any:
+        try:
+            return self.templates.data(value, self.scope())
+        except TemplateRuntimeError as error:
+            raise FlowError(str(error)) from error
+
+    def evaluate(self, expression: str) -> Any:
+        try:
+            return self.templates.evaluate(expression, self.scope())
+        except TemplateRuntimeError as error:
+            raise FlowError(str(error)) from error
+
+    def test(self, expression: str) -> bool:
+        return bool(self.evaluate(expression))

@@ -1,0 +1,298 @@
+"""AudioCodes nodes and generic voice nodes: the exact activities of cognigy-endpoint.md 4.2-4.4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audiocodes_endpoint.flows import FlowError
+
+from .support import Call, build_agent, ev, say
+
+
+def run_node(tmp_path: Path, node: str, context: dict[str, object] | None = None) -> list[dict[str, object]]:
+    """Start a flow whose only node is ``node`` (YAML mapping body, indented by 4)."""
+    agent = build_agent(tmp_path, f"start: n\nnodes:\n  n:\n{node}")
+    return Call(agent, context=context).start()
+
+
+def test_hangup_with_reason(tmp_path: Path) -> None:
+    # Given a hangup node with a templated reason, When it runs, Then one hangup event and the flow ends
+    agent = build_agent(
+        tmp_path, "start: n\nnodes:\n  n: {type: hangup, hangupReason: 'done after {{ input.execution }} turns'}\n"
+    )
+    call = Call(agent)
+    assert call.start() == [ev("hangup", activityParams={"hangupReason": "done after 1 turns"})]
+    assert call.state.ended
+
+
+def test_hangup_default_reason(tmp_path: Path) -> None:
+    assert run_node(tmp_path, "    type: hangup\n") == [
+        ev("hangup", activityParams={"hangupReason": "Bot ended the call"})
+    ]
+
+
+def test_transfer_with_every_parameter(tmp_path: Path) -> None:
+    # Given a transfer node with target, reason, referral URL, SIP headers and an extra parameter
+    outputs = run_node(
+        tmp_path,
+        """    type: transfer
+    transferTarget: "tel:+{{ context.number }}"
+    handoverReason: caller asked
+    transferReferredByURL: "sip:bot@example.com"
+    transferSipHeaders:
+      - {name: X-Account, value: "{{ context.account }}"}
+      - {name: X-Language, value: en}
+    activityParams: {transferNotifyTimeoutMS: 5000}
+""",
+        context={"number": "4930123456", "account": "1234"},
+    )
+    # Then one transfer event with exactly those activity parameters
+    assert outputs == [
+        ev(
+            "transfer",
+            activityParams={
+                "transferNotifyTimeoutMS": 5000,
+                "transferTarget": "tel:+4930123456",
+                "handoverReason": "caller asked",
+                "transferReferredByURL": "sip:bot@example.com",
+                "transferSipHeaders": [{"name": "X-Account", "value": "1234"}, {"name": "X-Language", "value": "en"}],
+            },
+        )
+    ]
+
+
+def test_transfer_as_handover_to_sip(tmp_path: Path) -> None:
+    assert run_node(
+        tmp_path, "    type: transfer\n    event: handover\n    transferTarget: sip:agent@pbx.example\n"
+    ) == [ev("handover", activityParams={"transferTarget": "sip:agent@pbx.example"})]
+
+
+def test_templated_transfer_target_is_checked_when_rendered(tmp_path: Path) -> None:
+    # Given a target that renders to something that is neither tel: nor sip:
+    with pytest.raises(FlowError, match=r"'http://evil' is not a tel: or sip: URI"):
+        run_node(tmp_path, "    type: transfer\n    transferTarget: '{{ context.t }}'\n", {"t": "http://evil"})
+
+
+FAILED = {"status": "failed", "reasonCode": "busy", "reason": "Busy Here"}
+
+
+def transfer_flow(tmp_path: Path, on_failure: bool = True, handler: bool = False) -> Call:
+    flow = """
+start: t
+events: {}
+nodes:
+  t:
+    type: transfer
+    transferTarget: tel:+4930123
+    on_failure: sorry
+  sorry: {type: say, text: "Sorry, {{ input.value.reasonCode }}", next: q}
+  q: {type: question, text: "Anything else?"}
+  status: {type: say, text: "status {{ input.value.status }}"}
+"""
+    if not on_failure:
+        flow = flow.replace("    on_failure: sorry\n", "")
+    if handler:
+        flow = flow.replace("events: {}", "events: {transferStatus: status}")
+    call = Call(build_agent(tmp_path, flow))
+    assert call.start() == [ev("transfer", activityParams={"transferTarget": "tel:+4930123"})]
+    assert call.state.ended
+    return call
+
+
+def test_failed_transfer_gives_control_back_to_the_flow(tmp_path: Path) -> None:
+    # Given a transfer with on_failure, When VAIC reports it failed
+    call = transfer_flow(tmp_path)
+    # Then the flow continues at on_failure and waits again
+    assert call.event("transferStatus", FAILED) == [say("Sorry, busy"), say("Anything else?")]
+    assert not call.state.ended
+
+
+def test_answered_transfer_leaves_the_flow_ended(tmp_path: Path) -> None:
+    call = transfer_flow(tmp_path)
+    assert call.event("transferStatus", {"status": "answered"}) == []
+    assert call.state.ended
+
+
+def test_transfer_status_handler_when_the_node_has_no_on_failure(tmp_path: Path) -> None:
+    # Given no on_failure but a flow-level transferStatus handler
+    call = transfer_flow(tmp_path, on_failure=False, handler=True)
+    # When VAIC reports a failure, Then the handler runs
+    assert call.event("transferStatus", FAILED) == [say("status failed")]
+
+
+def test_transfer_status_without_any_handler_is_ignored(tmp_path: Path) -> None:
+    call = transfer_flow(tmp_path, on_failure=False)
+    assert call.event("transferStatus", FAILED) == []
+    assert call.state.ended
+
+
+def test_play_url(tmp_path: Path) -> None:
+    # Given a play_url node with every field
+    outputs = run_node(
+        tmp_path,
+        """    type: play_url
+    playUrlUrl: "https://media.example/{{ context.file }}.wav"
+    playUrlMediaFormat: raw/lpcm16
+    playUrlCaching: true
+    playUrlAltText: hold music
+    activityParams: {bargeIn: true}
+""",
+        {"file": "hold"},
+    )
+    assert outputs == [
+        ev(
+            "playUrl",
+            activityParams={
+                "bargeIn": True,
+                "playUrlUrl": "https://media.example/hold.wav",
+                "playUrlMediaFormat": "raw/lpcm16",
+                "playUrlCaching": True,
+                "playUrlAltText": "hold music",
+            },
+        )
+    ]
+
+
+def test_play_url_defaults(tmp_path: Path) -> None:
+    assert run_node(tmp_path, "    type: play_url\n    playUrlUrl: https://m/a.wav\n") == [
+        ev("playUrl", activityParams={"playUrlUrl": "https://m/a.wav", "playUrlMediaFormat": "wav/lpcm16"})
+    ]
+
+
+def test_send_metadata(tmp_path: Path) -> None:
+    outputs = run_node(
+        tmp_path,
+        "    type: send_metadata\n    value: {caller: '{{ context.n }}', n: 3, nested: {a: [1]}}\n",
+        {"n": "+49"},
+    )
+    assert outputs == [ev("sendMetaData", value={"caller": "+49", "n": 3, "nested": {"a": [1]}})]
+
+
+def test_session_params_sends_only_what_is_set(tmp_path: Path) -> None:
+    # Given a session_params node setting a few parameters and additional ones
+    outputs = run_node(
+        tmp_path,
+        """    type: session_params
+    language: "{{ context.lang }}"
+    bargeIn: false
+    userNoInputTimeoutMS: 5000
+    sttContextPhrases: [balance, agent]
+    googleInteractionType: PHONE_CALL
+    additional: {sendEventsToBot: [noUserInput], bargeIn: true, customParam: x}
+""",
+        {"lang": "de-DE"},
+    )
+    # Then one config event with exactly those (named fields win over `additional`), false included
+    assert outputs == [
+        ev(
+            "config",
+            sessionParams={
+                "sendEventsToBot": ["noUserInput"],
+                "bargeIn": False,
+                "customParam": "x",
+                "language": "de-DE",
+                "userNoInputTimeoutMS": 5000,
+                "sttContextPhrases": ["balance", "agent"],
+                "googleInteractionType": "PHONE_CALL",
+            },
+        )
+    ]
+
+
+def test_session_params_rendered_values_are_checked(tmp_path: Path) -> None:
+    # Given a language from context that is not a language tag
+    with pytest.raises(FlowError, match="not a BCP-47 language tag"):
+        run_node(tmp_path, "    type: session_params\n    language: '{{ context.lang }}'\n", {"lang": "German!"})
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "expected"),
+    [
+        (
+            "start",
+            "    callRecordingId: '{{ input.sessionId }}'\n    callRecordingDestUsername: rec\n"
+            "    callRecordingServer: SRS\n",
+            ev(
+                "startCallRecording",
+                activityParams={
+                    "callRecordingServer": "SRS",
+                    "callRecordingId": "conv-1",
+                    "callRecordingDestUsername": "rec",
+                },
+            ),
+        ),
+        ("start", "", ev("startCallRecording")),
+        ("stop", "", ev("stopCallRecording")),
+        ("pause", "", ev("pauseCallRecording")),
+        ("resume", "", ev("resumeCallRecording")),
+    ],
+)
+def test_call_recording(tmp_path: Path, action: str, fields: str, expected: dict[str, object]) -> None:
+    assert run_node(tmp_path, f"    type: call_recording\n    action: {action}\n{fields}") == [expected]
+
+
+@pytest.mark.parametrize(
+    ("action", "target", "participants"),
+    [("start", "both", ["caller", "callee"]), ("stop", "caller", ["caller"]), ("start", "callee", ["callee"])],
+)
+def test_agent_assist(tmp_path: Path, action: str, target: str, participants: list[str]) -> None:
+    outputs = run_node(tmp_path, f"    type: agent_assist\n    action: {action}\n    targetParticipant: {target}\n")
+    assert outputs == [ev(f"{action}Recognition", activityParams={"targetParticipant": p}) for p in participants]
+
+
+def test_send_dtmf(tmp_path: Path) -> None:
+    assert run_node(tmp_path, "    type: send_dtmf\n    dtmfDigits: '12*#'\n") == [
+        ev("sendDtmf", activityParams={"dtmfDigits": "12*#"})
+    ]
+
+
+def test_send_dtmf_rendered_digits_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(FlowError, match="not 1-20 DTMF digits"):
+        run_node(tmp_path, "    type: send_dtmf\n    dtmfDigits: '{{ context.d }}'\n", {"d": "1" * 21})
+
+
+@pytest.mark.parametrize(
+    ("node", "params"),
+    [
+        (
+            "    type: barge_in\n    on_speech: true\n    on_dtmf: false\n    min_words: 2\n",
+            {"bargeIn": True, "bargeInOnDTMF": False, "bargeInMinWordCount": 2},
+        ),
+        ("    type: barge_in\n    on_speech: true\n", {"bargeIn": True}),
+        (
+            "    type: continuous_asr\n    enabled: true\n    submit_digit: '#'\n    timeout_ms: 3000\n",
+            {"continuousASR": True, "continuousASRDigits": "#", "continuousASRTimeoutInMS": 3000},
+        ),
+        (
+            "    type: dtmf_collect\n    enabled: true\n    inter_digit_timeout_ms: 2000\n    max_digits: 5\n"
+            "    submit_digit: '#'\n",
+            {
+                "sendDTMF": True,
+                "dtmfCollect": True,
+                "dtmfCollectInterDigitTimeoutMS": 2000,
+                "dtmfCollectMaxDigits": 5,
+                "dtmfCollectSubmitDigit": "#",
+            },
+        ),
+        ("    type: dtmf_collect\n    enabled: false\n", {"dtmfCollect": False}),
+        (
+            "    type: user_input_timeout\n    timeout_ms: 7000\n    retries: 3\n",
+            {"userNoInputTimeoutMS": 7000, "userNoInputRetries": 3, "userNoInputSendEvent": True},
+        ),
+        (
+            "    type: user_input_timeout\n    timeout_ms: 7000\n    send_event: false\n    speech: Hello?\n"
+            "    url: https://m/beep.wav\n",
+            {
+                "userNoInputTimeoutMS": 7000,
+                "userNoInputSendEvent": False,
+                "userNoInputSpeech": "Hello?",
+                "userNoInputUrl": "https://m/beep.wav",
+            },
+        ),
+    ],
+)
+def test_generic_voice_nodes_map_to_session_params(tmp_path: Path, node: str, params: dict[str, object]) -> None:
+    # Given a generic voice node, When it runs, Then one config event with only its parameters
+    assert run_node(tmp_path, node) == [ev("config", sessionParams=params)]

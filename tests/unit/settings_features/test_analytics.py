@@ -1,0 +1,365 @@
+import io
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import boto3
+import pytest
+
+from audiocodes_endpoint.analytics import (
+    Analytics,
+    Summary,
+    TurnRecord,
+    bot_text_of,
+    outcome_of,
+    prepare,
+    summarize,
+)
+from audiocodes_endpoint.analytics.__main__ import main
+from audiocodes_endpoint.analytics.dynamodb import INDEX, DynamoDBAnalyticsStore
+from audiocodes_endpoint.analytics.memory import InMemoryAnalyticsStore
+from audiocodes_endpoint.local.template import load_template
+from audiocodes_endpoint.privacy import MASK, DataProtectionSettings
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[2]
+NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+DAY = 86_400
+TABLE = "analytics-test"
+
+TURN = TurnRecord(
+    endpoint="demo",
+    conversation="conv-1",
+    turn=2,
+    started_at=NOW,
+    latency_ms=120,
+    flow="main",
+    node_path=("main/start", "main/ask_amount"),
+    intent="pay",
+    intent_score=0.91,
+    caller_text="I want to pay, my number is +49 30 123456789",
+    bot_text="Sure. We will call you back on +49 30 123456789.",
+    language="en-US",
+    source_ip="203.0.113.7",
+)
+
+
+@pytest.fixture
+def table(aws):
+    spec = load_template(HERE / "analytics_table.yaml").dynamodb_tables()["AnalyticsTable"]
+    boto3.client("dynamodb").create_table(**spec.create_table_kwargs(TABLE))
+    return TABLE
+
+
+@pytest.fixture
+def store(table, clock):
+    return DynamoDBAnalyticsStore(table, clock=clock)
+
+
+def counting(client):
+    """The DynamoDB requests a client sends, by operation name."""
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+# --- what is kept -------------------------------------------------------------------------------------
+
+
+def test_by_default_a_turn_is_measured_but_its_words_are_not_kept():
+    stored = prepare(TURN, DataProtectionSettings(), NOW)
+    assert stored == replace(TURN, caller_text=None, bot_text=None, source_ip=MASK, expires_at=int(NOW) + 30 * DAY)
+
+
+def test_transcripts_keep_both_sides_for_the_retention_period():
+    settings = DataProtectionSettings(store_transcripts=True, mask_ip=False, retention_days=7)
+    stored = prepare(TURN, settings, NOW)
+    assert stored == replace(TURN, expires_at=int(NOW) + 7 * DAY)
+
+
+def test_masked_analytics_hide_the_callers_words_and_numbers_in_the_bots():
+    settings = DataProtectionSettings(store_transcripts=True, mask_analytics=True, mask_ip=False)
+    stored = prepare(TURN, settings, NOW)
+    assert stored is not None
+    assert (stored.caller_text, stored.bot_text, stored.source_ip) == (
+        MASK,
+        f"Sure. We will call you back on {MASK}.",
+        MASK,
+    )
+    assert (stored.intent, stored.intent_score) == ("pay", 0.91)
+
+
+def test_transcripts_without_analytics_keep_words_but_no_measurements():
+    settings = DataProtectionSettings(collect_analytics=False, store_transcripts=True)
+    stored = prepare(TURN, settings, NOW)
+    assert stored == replace(
+        TURN,
+        flow=None,
+        node_path=(),
+        intent=None,
+        intent_score=None,
+        latency_ms=0,
+        source_ip=MASK,
+        expires_at=int(NOW) + 30 * DAY,
+        in_summary=False,
+    )
+
+
+def test_nothing_is_written_when_both_analytics_and_transcripts_are_off(clock):
+    store = InMemoryAnalyticsStore(clock)
+    Analytics(store, DataProtectionSettings(collect_analytics=False), clock).record_turn(TURN)
+    assert store.records == {}
+
+
+def test_a_failing_store_is_logged_and_the_call_goes_on(clock, log_output):
+    class Broken:
+        def put(self, record):
+            raise ConnectionError("dynamodb unreachable")
+
+    Analytics(Broken(), DataProtectionSettings(), clock).record_turn(TURN)  # type: ignore[arg-type]
+    [line] = log_output.lines
+    assert (line["message"], line["turn"], line["exception_name"]) == (
+        "analytics record not written",
+        2,
+        "ConnectionError",
+    )
+
+
+# --- outcomes -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("activities", "expected"),
+    [
+        ([], ("silent", None)),
+        ([{"type": "message", "text": "Hi"}], ("message", None)),
+        (
+            [
+                {"type": "message", "text": "Bye"},
+                {"type": "event", "name": "hangup", "activityParams": {"hangupReason": "completed"}},
+            ],
+            ("hangup", "completed"),
+        ),
+        ([{"type": "event", "name": "hangup"}], ("hangup", None)),
+        (
+            [{"type": "event", "name": "transfer", "activityParams": {"transferTarget": "tel:+4930123456"}}],
+            ("transfer", None),
+        ),
+        ([{"type": "event", "name": "config"}], ("silent", None)),
+    ],
+)
+def test_the_outcome_of_a_turn_comes_from_what_it_sent(activities, expected):
+    assert outcome_of(activities) == expected
+
+
+def test_bot_text_joins_the_messages_of_a_turn():
+    activities = [
+        {"type": "message", "text": "Hello."},
+        {"type": "event", "name": "playUrl"},
+        {"type": "message", "text": "How can I help?"},
+    ]
+    assert bot_text_of(activities) == "Hello.\nHow can I help?"
+    assert bot_text_of([{"type": "event", "name": "hangup"}]) is None
+
+
+# --- DynamoDB -----------------------------------------------------------------------------------------
+
+
+def test_each_turn_costs_exactly_one_put_item(store, clock):
+    # Given the analytics of an endpoint that keeps transcripts
+    calls = counting(store._client)
+    analytics = Analytics(store, DataProtectionSettings(store_transcripts=True), clock)
+    # When three turns are recorded
+    for turn in (1, 2, 3):
+        analytics.record_turn(replace(TURN, turn=turn))
+    # Then three requests were made, all PutItem
+    assert calls == ["PutItem", "PutItem", "PutItem"]
+
+
+def test_a_transcript_comes_back_in_turn_order_and_a_retried_turn_is_not_duplicated(store, clock):
+    analytics = Analytics(store, DataProtectionSettings(store_transcripts=True, mask_ip=False), clock)
+    for turn in (10, 2, 9, 1, 2):
+        analytics.record_turn(replace(TURN, turn=turn, started_at=NOW + turn))
+    records = store.transcript("demo", "conv-1")
+    assert [r.turn for r in records] == [1, 2, 9, 10]
+    assert records[1] == replace(TURN, turn=2, started_at=NOW + 2, expires_at=int(NOW) + 30 * DAY)
+
+
+def test_expired_records_are_not_read_even_before_dynamodb_deletes_them(store, clock):
+    Analytics(store, DataProtectionSettings(retention_days=1), clock).record_turn(TURN)
+    clock.now = NOW + DAY + 1
+    assert store.transcript("demo", "conv-1") == []
+    assert list(store.endpoint_turns("demo")) == []
+
+
+def test_the_summary_index_holds_no_transcript_text(store, clock, table):
+    Analytics(store, DataProtectionSettings(store_transcripts=True), clock).record_turn(TURN)
+    items = boto3.client("dynamodb").query(
+        TableName=table,
+        IndexName=INDEX,
+        KeyConditionExpression="gsi_endpoint = :e",
+        ExpressionAttributeValues={":e": {"S": "demo"}},
+    )["Items"]
+    assert len(items) == 1
+    assert "caller_text" not in items[0] and "bot_text" not in items[0]
+
+
+def record_calls(analytics):
+    """Three calls on ``demo``: transferred, hung up by the bot, hung up by the caller; plus noise."""
+
+    def turn(conversation, number, at, **fields):
+        analytics.record_turn(TurnRecord("demo", conversation, number, NOW + at, **fields))
+
+    turn("a", 1, 0, input_type="event", event="start", latency_ms=100)
+    turn("a", 2, 10, intent="pay", intent_score=0.9, latency_ms=200)
+    turn("a", 3, 20, intent="agent", intent_score=0.8, latency_ms=300, outcome="transfer")
+    turn("a", 4, 30, input_type="disconnect", outcome="disconnect", outcome_detail="Transfer")
+    turn("b", 1, 100, input_type="event", event="start", latency_ms=100)
+    turn("b", 2, 110, intent="pay", intent_score=0.95, latency_ms=100, outcome="error")
+    turn("b", 3, 120, intent="goodbye", latency_ms=100, outcome="hangup", outcome_detail="completed")
+    turn("c", 1, 200, input_type="event", event="start", latency_ms=100)
+    turn("c", 2, 210, input_type="disconnect", outcome="disconnect", outcome_detail="Client Side")
+    analytics.record_turn(TurnRecord("other", "x", 1, NOW, intent="pay", outcome="transfer"))
+
+
+EXPECTED = Summary(
+    endpoint="demo",
+    calls=3,
+    turns=7,
+    transfers=1,
+    hangups=1,
+    caller_hangups=1,
+    errors=1,
+    average_turns=2.33,
+    average_latency_ms=142.9,
+    top_intents=[("pay", 2), ("agent", 1), ("goodbye", 1)],
+    disconnect_reasons=[("Transfer", 1), ("Client Side", 1)],
+)
+
+
+def test_summary_counts_calls_endings_turns_and_intents_of_one_endpoint(store, clock):
+    record_calls(Analytics(store, DataProtectionSettings(), clock))
+    assert summarize("demo", store.endpoint_turns("demo")) == EXPECTED
+
+
+def test_summary_can_start_at_a_time(store, clock):
+    record_calls(Analytics(store, DataProtectionSettings(), clock))
+    summary = summarize("demo", store.endpoint_turns("demo", since=NOW + 200))
+    assert (summary.calls, summary.turns, summary.caller_hangups, summary.top_intents) == (1, 1, 1, [])
+
+
+def test_the_in_memory_store_summarizes_like_dynamodb(clock):
+    store = InMemoryAnalyticsStore(clock)
+    record_calls(Analytics(store, DataProtectionSettings(), clock))
+    assert summarize("demo", store.endpoint_turns("demo")) == EXPECTED
+
+
+def test_transcript_only_records_stay_out_of_summaries(store, clock):
+    settings = DataProtectionSettings(collect_analytics=False, store_transcripts=True)
+    Analytics(store, settings, clock).record_turn(TURN)
+    assert list(store.endpoint_turns("demo")) == []
+    assert [r.caller_text for r in store.transcript("demo", "conv-1")] == [TURN.caller_text]
+
+
+def test_an_empty_endpoint_summarizes_to_zeros():
+    assert summarize("quiet", []) == Summary(endpoint="quiet")
+
+
+# --- the CLI ------------------------------------------------------------------------------------------
+
+
+def test_cli_prints_a_transcript(store, clock, table):
+    analytics = Analytics(store, DataProtectionSettings(store_transcripts=True), clock)
+    analytics.record_turn(
+        TurnRecord("demo", "conv-1", 1, NOW, input_type="event", event="start", bot_text="Hello!\nHow can I help?")
+    )
+    analytics.record_turn(
+        TurnRecord(
+            "demo", "conv-1", 2, NOW + 5, caller_text="pay my bill", bot_text="Goodbye.", intent="pay",
+            intent_score=0.9, outcome="hangup", outcome_detail="completed", latency_ms=180,
+        )
+    )  # fmt: skip
+    analytics.record_turn(
+        TurnRecord("demo", "conv-1", 3, NOW + 7, input_type="disconnect", outcome="disconnect", outcome_detail="Bot")
+    )
+    out = io.StringIO()
+    assert main(["transcript", "demo", "conv-1"], out=out, store=store) == 0
+    assert out.getvalue() == (
+        "conversation conv-1 on endpoint demo, started 2023-11-14 22:13:20\n"
+        "#1   22:13:20  [start]\n"
+        "      bot: Hello!\n"
+        "      bot: How can I help?\n"
+        "#2   22:13:25  caller: pay my bill\n"
+        "      bot: Goodbye.\n"
+        "      -> intent pay (0.90), hangup: completed, 180 ms\n"
+        "#3   22:13:27  [disconnect]\n"
+        "      -> disconnect: Bot\n"
+    )
+
+
+def test_cli_reads_the_table_named_on_the_command_line(table, clock, capsys):
+    # Given a record written now (the CLI reads with the real clock)
+    clock.now = time.time()
+    Analytics(DynamoDBAnalyticsStore(table), DataProtectionSettings(), clock).record_turn(TURN)
+    # When the CLI prints it as JSON
+    out = io.StringIO()
+    assert main(["--table", table, "transcript", "demo", "conv-1", "--json"], out=out) == 0
+    # Then it is the stored record, and an unknown call is an error
+    [record] = json.loads(out.getvalue())
+    assert (record["turn"], record["intent"], record["caller_text"]) == (2, "pay", None)
+    assert main(["--table", table, "transcript", "demo", "nope"], out=io.StringIO()) == 1
+    assert capsys.readouterr().err == "no records for conversation nope on endpoint demo\n"
+
+
+def test_cli_prints_an_endpoint_summary(store, clock):
+    record_calls(Analytics(store, DataProtectionSettings(), clock))
+    out = io.StringIO()
+    assert main(["summary", "demo"], out=out, store=store) == 0
+    assert out.getvalue() == (
+        "endpoint demo\n"
+        "  period              all retained records\n"
+        "  calls               3\n"
+        "  turns               7\n"
+        "  average turns       2.33\n"
+        "  transfers           1\n"
+        "  bot hang-ups        1\n"
+        "  caller hang-ups     1\n"
+        "  flow errors         1\n"
+        "  average latency     142.9 ms\n"
+        "  top intents         pay 2, agent 1, goodbye 1\n"
+        "  disconnect reasons  Transfer 1, Client Side 1\n"
+    )
+    out = io.StringIO()
+    assert main(["summary", "demo", "--json"], out=out, store=store) == 0
+    assert json.loads(out.getvalue())["top_intents"] == [["pay", 2], ["agent", 1], ["goodbye", 1]]
+
+
+def test_cli_takes_the_table_from_the_environment_and_a_period_in_days(table, clock, monkeypatch):
+    clock.now = time.time()
+    analytics = Analytics(DynamoDBAnalyticsStore(table), DataProtectionSettings(), clock)
+    analytics.record_turn(replace(TURN, conversation="old", started_at=clock.now - 3 * DAY))
+    analytics.record_turn(replace(TURN, conversation="new", started_at=clock.now - 60))
+    monkeypatch.setenv("ANALYTICS_TABLE", table)
+    out = io.StringIO()
+    assert main(["summary", "demo", "--days", "1", "--json"], out=out) == 0
+    assert json.loads(out.getvalue())["calls"] == 1
+
+
+def test_cli_needs_a_table(monkeypatch, capsys):
+    monkeypatch.delenv("ANALYTICS_TABLE", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["summary", "demo"])
+    assert exited.value.code == 2
+    assert "pass --table or set ANALYTICS_TABLE" in capsys.readouterr().err
+
+
+# --- the template -------------------------------------------------------------------------------------
+
+
+def test_template_yaml_defines_the_analytics_table_exactly_as_proposed():
+    resources = load_template(ROOT / "template.yaml").body["Resources"]
+    if "AnalyticsTable" not in resources:
+        pytest.skip("AnalyticsTable is not in template.yaml yet (the lead adds it from analytics_table.yaml)")
+    proposed = load_template(HERE / "analytics_table.yaml").body["Resources"]["AnalyticsTable"]
+    assert resources["AnalyticsTable"] == proposed

@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call inject notify test lint typecheck pytest sam-validate bench validate graph clean
+.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate bench validate graph clean
 
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -26,6 +26,15 @@ call: $(VENV)/.installed
 # From a second terminal, into the call `make call` shows: make inject SESSION=<id> TEXT="payment received"
 inject notify: $(VENV)/.installed
 	$(PY) -m audiocodes_endpoint.local.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
+
+# Analytics of the calls made against `make run` (its moto listens on MOTO_PORT, default 5055).
+transcript summary: export AWS_ENDPOINT_URL = http://127.0.0.1:$(or $(MOTO_PORT),5055)
+transcript summary: export AWS_ACCESS_KEY_ID = local
+transcript summary: export AWS_SECRET_ACCESS_KEY = local
+transcript: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.analytics --table audiocodes-endpoint-local-AnalyticsTable transcript $(or $(ENDPOINT),demo) "$(CONVERSATION)"
+summary: $(VENV)/.installed
+	$(PY) -m audiocodes_endpoint.analytics --table audiocodes-endpoint-local-AnalyticsTable summary $(or $(ENDPOINT),demo)
 
 test: lint typecheck pytest sam-validate
 
@@ -46,7 +55,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
 validate: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.flows validate agent
+	$(PY) -m audiocodes_endpoint.agent_check agent
 
 graph: $(VENV)/.installed
 	$(PY) -m audiocodes_endpoint.flows graph $(or $(FLOW),main)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audiocodes_endpoint import http_api, protocol
 from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.observability import bind_conversation, logger, metrics, traced
+from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
 from audiocodes_endpoint.runtime import AsyncModeUnavailable, runtime
 from audiocodes_endpoint.settings import EndpointSettings
 
@@ -126,6 +126,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     endpoint = runtime().endpoint(url_token) if url_token else None
     if endpoint is None:
         return http_api.error(404, "unknown_endpoint", "no endpoint with this URL token")
+    mask_logs(endpoint.data_protection.mask_logging)
     if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
         return http_api.error(
             401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}

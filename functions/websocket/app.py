@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audiocodes_endpoint import http_api
 from audiocodes_endpoint.conversation import ConversationNotFound
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.observability import bind_conversation, logger, metrics, traced
+from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
 from audiocodes_endpoint.runtime import runtime
 
 
@@ -25,6 +25,7 @@ def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
     bind_conversation(endpoint.url_token if endpoint else "?", conversation or None)
     if endpoint is None or not endpoint.async_mode:
         return http_api.error(404, "unknown_endpoint", "no async endpoint with this URL token")
+    mask_logs(endpoint.data_protection.mask_logging)
     if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
         return http_api.error(401, "unauthorized", "missing or wrong bearer token")
     conversations = runtime().conversations

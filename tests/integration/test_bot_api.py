@@ -238,3 +238,16 @@ def test_concurrent_activities_through_the_handler_lose_no_update(call, sessions
     assert item["Item"]["version"]["N"] == "8"
     replies = json.loads(item["Item"]["state"]["S"])["replies"]
     assert {a["id"] for a in sent} <= set(replies)
+
+
+def test_a_failed_transfer_gives_control_back_to_the_flow(call):
+    # Given a caller who asked for a human and was transferred
+    create(call)
+    post_activities(call, start_event())
+    transfer = post_activities(call, activity(text="I want to talk to an agent"))[1]["activities"][-1]
+    assert transfer["name"] == "transfer"
+    # When VAIC reports the transfer failed
+    failed = {"status": "failed", "reasonCode": "busy", "reason": "486 Busy Here"}
+    status, body = post_activities(call, activity("event", name="transferStatus", value=failed))
+    # Then the flow speaks again instead of staying silent
+    assert status == 200 and any(a["type"] == "message" for a in body["activities"])

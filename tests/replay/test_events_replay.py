@@ -10,7 +10,6 @@ import importlib
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import boto3

@@ -1,29 +1,30 @@
-"""One conversation turn, whatever door it came through (sync HTTP, async queue, inject).
+"""A conversation, whatever door its input came through (sync HTTP, async queue, inject, notify).
 
-load the session (1 read) -> skip activities already answered -> map each activity to a flow
-input (caller metadata on ``start``, intents on text) -> run the flow -> save the session
-(1 conditional write; on a conflict re-read and run again, so concurrent requests never lose an
-update). A flow that fails answers with an apology and a hang-up instead of an HTTP error.
+Every change is read-change-conditional write on the session: one read, one write, and on a
+conflict (two requests of a call at once) re-read and run again, so no update is lost. The turn
+itself (the endpoint's pipeline and the flow) is :class:`turns.TurnRunner`'s job.
 """
 
 from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
-from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
+from .analytics import TurnRecord
+from .flows.turn import FlowInput, FlowState
 from .numbers import number_metadata
 from .observability import count, logger
-from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, event, message, to_caller_input
+from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
+from .services import EndpointServices
 from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
+from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner, turn_options
 
 MAX_ATTEMPTS = 8
-_OUTPUT_IDS = uuid.UUID("6f1c1a52-58a4-4b8e-9a57-5d3c2f0e9b11")
 
 
 class ConversationNotFound(Exception):
@@ -40,44 +41,28 @@ class ConversationBusy(Exception):
 
 @dataclass
 class Change:
-    """What a change to a session answered, and whether it needs writing."""
+    """What a change to a session answered, whether it needs writing, and what to record once written."""
 
     answer: list[dict[str, Any]]
     changed: bool
+    records: list[TurnRecord] = field(default_factory=list)
 
 
-class Outlet(Protocol):
-    """Where async-mode outputs go as they are produced (the WebSocket, or the session's outbox)."""
-
-    def send(self, session: Session, activity: dict[str, Any]) -> None: ...
-
-    def flush(self, session: Session) -> None: ...
-
-
-class FlowRunner(Protocol):
-    def run_turn(
-        self,
-        flow: str,
-        state: FlowState,
-        inp: FlowInput,
-        context: dict[str, Any],
-        emit: Emit,
-        options: TurnOptions,
-    ) -> TurnResult: ...
-
-
-class IntentRecognizer(Protocol):
-    def recognize(self, text: str, language: str | None) -> Any:
-        """An object with ``intent``, ``score`` and ``slots``."""
+def _plain_services(_endpoint: EndpointSettings) -> EndpointServices:
+    return EndpointServices.plain()
 
 
 @dataclass
 class Conversations:
     store: SessionStore
     flows: FlowRunner
-    nlu: IntentRecognizer | None = None
+    services: Callable[[EndpointSettings], EndpointServices] = _plain_services
     clock: Callable[[], float] = time.time
     _sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    turns: TurnRunner = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.turns = TurnRunner(self.flows, self.clock)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -104,6 +89,12 @@ class Conversations:
             raise ConversationNotFound(conversation)
         return endpoint.session.expires_seconds
 
+    def require_live(self, endpoint: EndpointSettings, conversation: str) -> None:
+        """Raise :class:`ConversationNotFound` unless the conversation is live (one read)."""
+        session = self.store.get(endpoint.url_token, conversation)
+        if session is None or not session.is_live(self.clock()):
+            raise ConversationNotFound(conversation)
+
     def disconnect(
         self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None
     ) -> str | None:
@@ -118,20 +109,14 @@ class Conversations:
             connection[0] = session.connection_id
             if session.status == "ended":
                 return Change(answer=[], changed=False)  # a repeated disconnect is fine, and free
-            self._run_disconnect(endpoint, session, details)
+            record = self._run_disconnect(endpoint, session, details)
             session.status = "ended"
             session.disconnect = details
             session.connection_id = None
-            return Change(answer=[], changed=True)
+            return Change(answer=[], changed=True, records=[record])
 
         self._with_session(endpoint, conversation, end, allow_ended=True)
         return connection[0]
-
-    def require_live(self, endpoint: EndpointSettings, conversation: str) -> None:
-        """Raise :class:`ConversationNotFound` unless the conversation is live (one read)."""
-        session = self.store.get(endpoint.url_token, conversation)
-        if session is None or not session.is_live(self.clock()):
-            raise ConversationNotFound(conversation)
 
     # --- async mode: the WebSocket side-channel ----------------------------------------------
 
@@ -164,7 +149,7 @@ class Conversations:
 
         self._with_session(endpoint, conversation, send_waiting)
 
-    # --- turns -------------------------------------------------------------------------------
+    # --- inputs ------------------------------------------------------------------------------
 
     def handle(
         self,
@@ -181,20 +166,21 @@ class Conversations:
         def turn(session: Session) -> Change:
             change = Change(answer=[], changed=False)
             for activity in activities:
-                remembered = session.replies.get(activity.id)
-                if remembered is not None:
+                if activity.id in session.replies:
                     logger.info("resent activity answered again", extra={"activity_id": activity.id})
-                    change.answer.extend(remembered)
-                    if outlet is not None:  # whatever did not go out the first time goes now
-                        waiting = len(session.outbox)
-                        for output in remembered:
-                            outlet.send(session, output)
-                        change.changed |= len(session.outbox) != waiting
+                    change.changed |= self._replay(session, activity.id, outlet, change)
                     continue
-                produced = self._run_activity(endpoint, session, activity, outlet)
-                session.remember_reply(activity.id, produced)
-                change.answer.extend(produced)
-                change.changed = True
+                caller_input = to_caller_input(activity)
+                if caller_input is None:
+                    logger.warning("activity ignored", extra={"activity_type": activity.type})
+                    output = TurnOutput([])
+                else:
+                    output = self.turns.run(
+                        endpoint, self.services(endpoint), session, activity.id,
+                        partial(self._caller_input, endpoint, session, caller_input), outlet,
+                        revives=caller_input.event == "transferStatus",
+                    )  # fmt: skip
+                self._keep(session, activity.id, output, change)
             return change
 
         return self._with_session(endpoint, conversation, turn)
@@ -214,21 +200,17 @@ class Conversations:
         as the event ``inject`` for the flow's ``events.inject`` handler.
         """
 
-        def make_input(session: Session) -> FlowInput:
-            inp = FlowInput(
-                text=text, data=dict(data or {}), userId=user_id_of(session), sessionId=session.conversation,
-                URLToken=endpoint.url_token, type="inject", event=None if text else "inject",
-                execution=session.execution,
-            )  # fmt: skip
-            if self.nlu is not None and text:
-                result = self.nlu.recognize(text, None)
-                inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
-            return inp
+        def run(session: Session) -> TurnOutput:
+            def make_input() -> FlowInput:
+                return FlowInput(
+                    text=text, data=dict(data or {}), userId=session.user_id, sessionId=session.conversation,
+                    URLToken=endpoint.url_token, type="inject", event=None if text else "inject",
+                    execution=session.execution,
+                )  # fmt: skip
 
-        return self._once(
-            endpoint, conversation, injection_id, outlet,
-            lambda session: self._run_flow(endpoint, session, injection_id, lambda: make_input(session), outlet),
-        )  # fmt: skip
+            return self.turns.run(endpoint, self.services(endpoint), session, injection_id, make_input, outlet)
+
+        return self._once(endpoint, conversation, injection_id, outlet, run)
 
     def notify(
         self,
@@ -241,13 +223,15 @@ class Conversations:
     ) -> list[dict[str, Any]]:
         """Send text (spoken) and the activities in ``data`` straight to the caller, bypassing the flow."""
 
-        def send(session: Session) -> list[dict[str, Any]]:
+        def send(session: Session) -> TurnOutput:
             collect = Collector(session, notification_id, outlet)
             for activity in notification_activities(text, data):
                 collect(activity)
-            return collect.produced
+            return TurnOutput(collect.produced)
 
         return self._once(endpoint, conversation, notification_id, outlet, send)
+
+    # --- machinery ---------------------------------------------------------------------------
 
     def _once(
         self,
@@ -255,23 +239,38 @@ class Conversations:
         conversation: str,
         work_id: str,
         outlet: Outlet | None,
-        run: Callable[[Session], list[dict[str, Any]]],
+        run: Callable[[Session], TurnOutput],
     ) -> list[dict[str, Any]]:
         """Run a unit of queued work at most once per session (SQS may deliver it twice)."""
 
         def change(session: Session) -> Change:
-            remembered = session.replies.get(work_id)
-            if remembered is not None:
-                waiting = len(session.outbox)
-                if outlet is not None:  # whatever did not go out the first time goes now
-                    for output in remembered:
-                        outlet.send(session, output)
-                return Change(answer=remembered, changed=len(session.outbox) != waiting)
-            produced = run(session)
-            session.remember_reply(work_id, produced)
-            return Change(answer=produced, changed=True)
+            result = Change(answer=[], changed=False)
+            if work_id in session.replies:
+                result.changed = self._replay(session, work_id, outlet, result)
+            else:
+                self._keep(session, work_id, run(session), result)
+            return result
 
         return self._with_session(endpoint, conversation, change)
+
+    @staticmethod
+    def _keep(session: Session, turn_id: str, output: TurnOutput, change: Change) -> None:
+        session.remember_reply(turn_id, output.produced)
+        change.answer.extend(output.produced)
+        change.records.extend(output.records)
+        change.changed = True
+
+    @staticmethod
+    def _replay(session: Session, turn_id: str, outlet: Outlet | None, change: Change) -> bool:
+        """Answer a repeated input as before; ``True`` if outputs that had not gone out now wait again."""
+        remembered = session.replies[turn_id]
+        change.answer.extend(remembered)
+        if outlet is None:
+            return False
+        waiting = len(session.outbox)
+        for output in remembered:  # whatever did not go out the first time goes now
+            outlet.send(session, output)
+        return len(session.outbox) != waiting
 
     def _with_session(
         self,
@@ -295,66 +294,35 @@ class Conversations:
             session.forget_old_deliveries()
             try:
                 self.store.save(session)
-                return result.answer
             except ConflictError:
                 logger.info("session changed concurrently; retrying", extra={"attempt": attempt + 1})
                 self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                continue
+            self._record(endpoint, result.records)
+            return result.answer
         raise ConversationBusy(conversation)
 
-    def _run_activity(
-        self, endpoint: EndpointSettings, session: Session, activity: InboundActivity, outlet: Outlet | None
-    ) -> list[dict[str, Any]]:
-        caller_input = to_caller_input(activity)
-        if caller_input is None:
-            logger.warning("activity ignored", extra={"activity_type": activity.type, "activity_id": activity.id})
-            return []
-        return self._run_flow(
-            endpoint, session, activity.id, lambda: self._flow_input(endpoint, session, caller_input), outlet
-        )
+    def _record(self, endpoint: EndpointSettings, records: list[TurnRecord]) -> None:
+        """Analytics, once the turn is saved (a retried turn does not count twice)."""
+        analytics = self.services(endpoint).analytics
+        if analytics is None:
+            return
+        for record in records:
+            analytics.record_turn(record)
 
-    def _run_flow(
-        self,
-        endpoint: EndpointSettings,
-        session: Session,
-        turn_id: str,
-        make_input: Callable[[], FlowInput],
-        outlet: Outlet | None,
-    ) -> list[dict[str, Any]]:
-        """One input through the flow; a flow that fails ends the call with an apology."""
-        if session.flow_state.get("ended"):
-            return []  # the flow hung up or transferred; VAIC is about to disconnect
-        session.execution += 1
-        count("Turns")
-        inp = make_input()
-        collect = Collector(session, turn_id, outlet)
-        try:
-            result = self.flows.run_turn(
-                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, collect,
-                _turn_options(endpoint),
-            )  # fmt: skip
-        except Exception:
-            if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
-                raise collect.delivery_failures[0] from None
-            logger.exception("flow failed; the call is ended with an apology", extra={"turn_id": turn_id})
-            count("FlowErrors")
-            collect(message(endpoint.apology_text))
-            collect(event("hangup", activity_params={"hangupReason": "bot error"}))
-            session.flow_state = {**session.flow_state, "ended": True}
-            return collect.produced
-        session.flow_state = result.state.model_dump(mode="json")
-        session.context = result.context
-        return collect.produced
-
-    def _flow_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
+    def _caller_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
         data: dict[str, Any] = dict(caller_input.parameters)
         if caller_input.is_start:
             metadata = number_metadata(caller_input.caller, endpoint.default_region)
             data["numberMetaData"] = metadata
             session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata}
-        inp = FlowInput(
+            # Masked with the endpoint's data_protection.mask_logging (the default).
+            logger.info("call started", extra={"caller": caller_input.caller,
+                        "callee": caller_input.parameters.get("callee"), "country": metadata["country"]})  # fmt: skip
+        return FlowInput(
             text=caller_input.text,
             data=data,
-            userId=user_id_of(session),
+            userId=session.user_id,
             sessionId=session.conversation,
             URLToken=endpoint.url_token,
             type=caller_input.type,
@@ -364,19 +332,17 @@ class Conversations:
             confidence=caller_input.confidence,
             execution=session.execution,
         )
-        if self.nlu is not None and caller_input.type == "message" and caller_input.text:
-            result = self.nlu.recognize(caller_input.text, caller_input.language)
-            inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
-        return inp
 
-    def _run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> None:
+    def _run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> TurnRecord:
+        """The flow's disconnect path: it may change context and call code or HTTP, but sends nothing."""
+        started = self.clock()
         session.execution += 1
         inp = FlowInput(
             type="event",
             event="disconnect",
             value=details,
             data=dict(details),
-            userId=user_id_of(session),
+            userId=session.user_id,
             sessionId=session.conversation,
             URLToken=endpoint.url_token,
             execution=session.execution,
@@ -384,58 +350,26 @@ class Conversations:
         try:
             result = self.flows.run_turn(
                 endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context,
-                lambda _activity: None, _turn_options(endpoint),
+                lambda _activity: None, turn_options(endpoint),
             )  # fmt: skip
+            session.flow_state = result.state.model_dump(mode="json")
+            session.context = result.context
         except Exception:
             logger.exception("disconnect path of the flow failed; the session ends anyway")
-            return
-        session.flow_state = result.state.model_dump(mode="json")
-        session.context = result.context
-
-
-class Collector:
-    """Takes a turn's outputs as they are produced: names them, keeps them, hands them to the outlet.
-
-    Ids derive from the session, the turn and the output's position, so a turn re-run after a crash
-    names its outputs the same and the outlet can skip those already delivered.
-    """
-
-    def __init__(self, session: Session, turn_id: str, outlet: Outlet | None) -> None:
-        self.session, self.turn_id, self.outlet = session, turn_id, outlet
-        self.produced: list[dict[str, Any]] = []
-        self.delivery_failures: list[Exception] = []
-
-    def __call__(self, output: Activity) -> None:
-        output.id = str(uuid.uuid5(_OUTPUT_IDS, f"{self.session.key}/{self.turn_id}/{len(self.produced)}"))
-        wire = output.to_wire()
-        self.produced.append(wire)
-        if self.outlet is not None:
-            try:
-                self.outlet.send(self.session, wire)
-            except Exception as error:
-                self.delivery_failures.append(error)
-                raise
-
-
-def user_id_of(session: Session) -> str:
-    """The caller's E.164 number when known (Cognigy keyed users by it), else the conversation id."""
-    metadata = session.context.get("call", {}).get("numberMetaData", {})
-    number = metadata.get("number") if metadata.get("valid") else None
-    return number or session.conversation
+        return TurnRecord(
+            endpoint=endpoint.url_token,
+            conversation=session.conversation,
+            turn=session.execution,
+            started_at=started,
+            latency_ms=int((self.clock() - started) * 1000),
+            flow=endpoint.flow,
+            input_type="disconnect",
+            outcome="disconnect",
+            outcome_detail=details.get("reasonCode"),
+        )
 
 
 def notification_activities(text: str | None, data: dict[str, Any] | None) -> list[Activity]:
     """What a notify sends: the text as speech, then the activities the data carries."""
     activities = [message(text)] if text else []
     return activities + activities_in_data(data or {})
-
-
-def _turn_options(endpoint: EndpointSettings) -> TurnOptions:
-    limits = endpoint.limits
-    return TurnOptions(
-        max_steps=limits.max_steps,
-        code_timeout_seconds=limits.code_timeout_seconds,
-        http_timeout_seconds=limits.http_timeout_seconds,
-        allow_private_network=limits.allow_private_network,
-        variables=endpoint.variables,
-    )

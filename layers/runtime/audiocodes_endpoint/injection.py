@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .conversation import notification_activities, user_id_of
+from .conversation import notification_activities
 from .delivery import Work
-from .observability import bind_conversation, count, logger
+from .observability import bind_conversation, count, logger, mask_logs
 from .protocol import ConversationId
 from .runtime import Runtime
 from .settings import EndpointSettings, UrlToken
@@ -51,13 +51,14 @@ class InjectionRefused(Exception):
 def accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest, runtime: Runtime) -> str:
     """Check the call can take it, refresh its expiry, queue it; the id names it in the queue and logs."""
     bind_conversation(endpoint.url_token, request.sessionId)
+    mask_logs(endpoint.data_protection.mask_logging)
     if kind == "notify" and not notification_activities(request.text, request.data):
         raise InjectionRefused(400, "bad_request", "notify needs text, or data that carries activities")
     if not endpoint.async_mode:
         raise InjectionRefused(409, "not_async", "inject and notify need an endpoint in async mode")
     conversations = runtime.conversations
     session = conversations.store.get(endpoint.url_token, request.sessionId)
-    if session is None or (request.userId is not None and request.userId != user_id_of(session)):
+    if session is None or (request.userId is not None and request.userId != session.user_id):
         raise InjectionRefused(404, "session_not_found", "no session with this sessionId (and userId)")
     now = conversations.clock()
     expires_at = int(now) + endpoint.session.idle_seconds

@@ -13,8 +13,12 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from .privacy import install_log_masking
+
 logger = Logger()
 metrics = Metrics()
+# Masked until the endpoint (and its data-protection settings) is known.
+install_log_masking(logger, enabled=True)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -26,6 +30,11 @@ def count(metric: str, value: int = 1) -> None:
 def bind_conversation(endpoint: str, conversation: str | None) -> None:
     """Every log line of this request carries the endpoint and the conversation id."""
     logger.append_keys(endpoint=endpoint, conversation=conversation)
+
+
+def mask_logs(enabled: bool) -> None:
+    """Follow the endpoint's ``data_protection.mask_logging`` for the rest of this request."""
+    install_log_masking(logger, enabled)
 
 
 def traced(handler: Handler) -> Handler:

@@ -6,15 +6,17 @@ Nothing here runs at import, so a cold start pays for the agent and boto3 on the
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, cached_property
 from urllib.parse import urlencode
 
 from .conversation import Conversations
 from .delivery import SocketOutlet, TurnQueue, WebSocketPusher
+from .observability import logger
+from .services import EndpointServiceRegistry
 from .sessions.dynamodb import DynamoDBSessionStore
 from .settings import EndpointSettings, RuntimeConfig, endpoints_for, resolve_secret
-from .transformers import Transformers, endpoint_object
+from .transformers import Transformers
 
 
 class AsyncModeUnavailable(Exception):
@@ -26,7 +28,7 @@ class Runtime:
     config: RuntimeConfig
     endpoints: dict[str, EndpointSettings]
     conversations: Conversations
-    _transformers: dict[str, Transformers] = field(default_factory=dict)
+    services: EndpointServiceRegistry
 
     def endpoint(self, url_token: str) -> EndpointSettings | None:
         endpoint = self.endpoints.get(url_token)
@@ -38,13 +40,7 @@ class Runtime:
 
     def transformers(self, endpoint: EndpointSettings) -> Transformers:
         """The endpoint's transformer hooks, imported once per process."""
-        loaded = self._transformers.get(endpoint.url_token)
-        if loaded is None:
-            loaded = Transformers.load(
-                endpoint.transformers, self.config.agent_dir.resolve(), endpoint_object(endpoint)
-            )
-            self._transformers[endpoint.url_token] = loaded
-        return loaded
+        return self.services(endpoint).transformers
 
     # --- async mode ----------------------------------------------------------------------------
 
@@ -81,12 +77,16 @@ def runtime() -> Runtime:
     if str(agent_dir) not in sys.path:
         sys.path.insert(0, str(agent_dir))  # agent extensions are importable as top-level modules
     agent = load_agent(agent_dir)
+    for warning in agent.warnings:
+        logger.warning("agent", extra={"problem": str(warning)})
+    services = EndpointServiceRegistry(
+        agent_dir=agent_dir, builtin_nlu=agent.nlu, analytics_table=config.analytics_table
+    )
     return Runtime(
         config=config,
         endpoints=endpoints_for(agent_dir),
         conversations=Conversations(
-            store=DynamoDBSessionStore(config.sessions_table),
-            flows=FlowEngine(agent),
-            nlu=agent.nlu,
+            store=DynamoDBSessionStore(config.sessions_table), flows=FlowEngine(agent), services=services
         ),
+        services=services,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .conversation import ConversationNotFound
 from .delivery import Work
-from .observability import bind_conversation, logger
+from .observability import bind_conversation, logger, mask_logs
 from .protocol import InboundActivity
 from .runtime import Runtime
 
@@ -16,6 +16,7 @@ def perform(work: Work, runtime: Runtime) -> None:
     if endpoint is None:
         logger.warning("work for an unknown or disabled endpoint dropped", extra={"kind": work.kind})
         return
+    mask_logs(endpoint.data_protection.mask_logging)
     conversations = runtime.conversations
     try:
         if work.kind == "activity":

@@ -173,7 +173,8 @@ class Emulator:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns ours
-        port = free_port()
+        # A known port, so `make transcript` / `make summary` can read the emulator's tables.
+        port = int(os.environ.get("MOTO_PORT", "5055"))
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)
@@ -384,9 +385,8 @@ def main() -> None:
     for url_token, token in emulator.tokens.items():
         print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   token {token}")
         if url_token in emulator.inject_keys:
-            print(
-                f"    inject & notify: {emulator.base_url}/v2.0/endpoint/inject   X-API-Key {emulator.inject_keys[url_token]}"
-            )
+            key = emulator.inject_keys[url_token]
+            print(f"    inject & notify: {emulator.base_url}/v2.0/endpoint/inject   X-API-Key {key}")
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
     try:
         threading.Event().wait()

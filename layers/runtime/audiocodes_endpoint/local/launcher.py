@@ -62,6 +62,7 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "PORT": str(port),
+        "MOTO_PORT": str(free_port()),
         "PYTHONPATH": str(ROOT / "layers" / "runtime"),
         "EMULATOR_QUIET": "1",
         "POWERTOOLS_LOG_LEVEL": "WARNING",

@@ -39,10 +39,21 @@ class Session:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     delivered: set[str] = field(default_factory=set)
     """Ids of activities pushed over the WebSocket (also added one by one, atomically, as they go)."""
+    # Endpoint settings' state for the call: transformer storage, translation, the call-duration limit.
+    storage: dict[str, Any] = field(default_factory=dict)
+    translation: dict[str, Any] = field(default_factory=dict)
+    call_limit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
         return session_key(self.endpoint, self.conversation)
+
+    @property
+    def user_id(self) -> str:
+        """The caller's E.164 number when known (Cognigy keyed users by it), else the conversation id."""
+        metadata = self.context.get("call", {}).get("numberMetaData", {})
+        number = metadata.get("number") if metadata.get("valid") else None
+        return str(number or self.conversation)
 
     def is_live(self, now: float) -> bool:
         return self.status == "active" and now < self.expires_at

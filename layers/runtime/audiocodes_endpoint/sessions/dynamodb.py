@@ -119,6 +119,9 @@ def _to_item(session: Session) -> dict[str, Any]:
         "disconnect": session.disconnect,
         "connection_id": session.connection_id,
         "connected_at": session.connected_at,
+        "storage": session.storage,
+        "translation": session.translation,
+        "call_limit": session.call_limit,
         "outbox": session.outbox,
     }
     item = {
@@ -153,6 +156,9 @@ def _from_item(item: dict[str, Any]) -> Session:
         disconnect=state["disconnect"],
         connection_id=state.get("connection_id"),
         connected_at=state.get("connected_at"),
+        storage=state.get("storage", {}),
+        translation=state.get("translation", {}),
+        call_limit=state.get("call_limit", {}),
         outbox=state.get("outbox", []),
         delivered=set(item.get("delivered", {}).get("SS", [])),
     )

@@ -1,0 +1,1 @@
+"""Node types, one module per family: messages, logic, question, audiocodes, voice, http, code."""

@@ -1,0 +1,268 @@
+"""One input through the endpoint's pipeline and its flow.
+
+call limit -> input transformer -> translation to the flow's language -> intents -> flow
+-> each output: translation to the caller's language -> output transformer -> named, kept, delivered
+-> (sync mode) execution-finished transformer -> an analytics record, written after the session is saved.
+
+A flow that fails answers with an apology and a hang-up; an infrastructure failure (a push that
+could not be made) is raised instead, so the queue retries the turn.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .analytics import TurnRecord, bot_text_of, outcome_of
+from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
+from .observability import count, logger
+from .protocol import Activity, event, message
+from .services import EndpointServices
+from .session_policy import check_call_limit
+from .sessions import Session
+from .settings import EndpointSettings
+from .transformers import TransformerInput
+
+_OUTPUT_IDS = uuid.UUID("6f1c1a52-58a4-4b8e-9a57-5d3c2f0e9b11")
+
+
+class Outlet(Protocol):
+    """Where async-mode outputs go as they are produced (the WebSocket, or the session's outbox)."""
+
+    def send(self, session: Session, activity: dict[str, Any]) -> None: ...
+
+    def flush(self, session: Session) -> None: ...
+
+
+class FlowRunner(Protocol):
+    def run_turn(
+        self,
+        flow: str,
+        state: FlowState,
+        inp: FlowInput,
+        context: dict[str, Any],
+        emit: Emit,
+        options: TurnOptions,
+    ) -> TurnResult: ...
+
+
+@dataclass
+class TurnOutput:
+    produced: list[dict[str, Any]]
+    records: list[TurnRecord] = field(default_factory=list)
+
+
+class Collector:
+    """Takes a turn's outputs as they are produced: shapes them, names them, keeps them, delivers them.
+
+    Ids derive from the session, the turn and the output's position among everything the turn
+    produced (dropped outputs included), so a turn re-run after a crash names its outputs the same
+    and the outlet can skip those already delivered.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        turn_id: str,
+        outlet: Outlet | None,
+        shape: Callable[[dict[str, Any]], dict[str, Any] | None] = lambda wire: wire,
+    ) -> None:
+        self.session, self.turn_id, self.outlet, self.shape = session, turn_id, outlet, shape
+        self.produced: list[dict[str, Any]] = []
+        self.delivery_failures: list[Exception] = []
+        self._position = 0
+
+    def __call__(self, output: Activity) -> None:
+        output.id = str(uuid.uuid5(_OUTPUT_IDS, f"{self.session.key}/{self.turn_id}/{self._position}"))
+        self._position += 1
+        wire = self.shape(output.to_wire())
+        if wire is None:
+            return
+        self.produced.append(wire)
+        if self.outlet is not None:
+            try:
+                self.outlet.send(self.session, wire)
+            except Exception as error:
+                self.delivery_failures.append(error)
+                raise
+
+
+@dataclass
+class TurnRunner:
+    """Runs one input through an endpoint's pipeline and flow, changing the session in place."""
+
+    flows: FlowRunner
+    clock: Callable[[], float] = time.time
+
+    def run(
+        self,
+        endpoint: EndpointSettings,
+        services: EndpointServices,
+        session: Session,
+        turn_id: str,
+        make_input: Callable[[], FlowInput],
+        outlet: Outlet | None,
+        *,
+        revives: bool = False,
+    ) -> TurnOutput:
+        """``revives``: the input may bring an ended flow back (a failed transfer's ``transferStatus``)."""
+        if session.flow_state.get("ended") and not revives:
+            return TurnOutput([])  # the flow hung up or transferred; VAIC is about to disconnect
+        started = self.clock()
+        collect = Collector(session, turn_id, outlet, lambda wire: self._shape(services, session, wire))
+        records: list[TurnRecord] = []
+        limit = check_call_limit(endpoint.session, created_at=session.created_at, now=started, state=session.call_limit)
+        session.call_limit = limit.state
+        if limit.action == "hangup":
+            for closing in limit.activities:
+                collect(closing)
+            session.flow_state = {**session.flow_state, "ended": True}
+            return TurnOutput(collect.produced)
+        if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
+            session.execution += 1
+            told = _call_limit_input(endpoint, session, limit.flow_event)
+            records.append(self._flow(endpoint, services, session, told, collect, started))
+            if session.flow_state.get("ended"):  # it ended the call itself
+                return self._finish(services, session, collect, outlet, records)
+        inp = self._input(endpoint, services, session, make_input)
+        if inp is None:
+            records.append(self._record(endpoint, session, None, started, collect.produced, outcome="dropped"))
+            return self._finish(services, session, collect, outlet, records)
+        records.append(self._flow(endpoint, services, session, inp, collect, started))
+        return self._finish(services, session, collect, outlet, records)
+
+    # --- the stages ----------------------------------------------------------------------------
+
+    def _input(
+        self,
+        endpoint: EndpointSettings,
+        services: EndpointServices,
+        session: Session,
+        make_input: Callable[[], FlowInput],
+    ) -> FlowInput | None:
+        """The flow's input after the input transformer (``None``: dropped), translation and intents."""
+        session.execution += 1
+        inp = make_input()
+        original = TransformerInput(userId=inp.userId, sessionId=inp.sessionId, text=inp.text, data=inp.data)
+        changed = services.transformers.handle_input(original, session.storage)
+        if changed is None:
+            return None
+        inp.userId, inp.sessionId = changed.userId or inp.userId, changed.sessionId
+        inp.text, inp.data = changed.text, changed.data
+        speech = inp.event is None and bool(inp.text)  # what the caller said (or an inject said for them)
+        if speech and services.translator.settings.enabled:
+            assert inp.text is not None
+            inp.text, session.translation = services.translator.to_flow(inp.text, session.translation)
+        if speech and services.nlu is not None:
+            assert inp.text is not None
+            result = services.nlu.recognize(inp.text, inp.language)
+            inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
+        return inp
+
+    def _flow(
+        self,
+        endpoint: EndpointSettings,
+        services: EndpointServices,
+        session: Session,
+        inp: FlowInput,
+        collect: Collector,
+        started: float,
+    ) -> TurnRecord:
+        count("Turns")
+        already = len(collect.produced)
+        try:
+            result = self.flows.run_turn(
+                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, collect,
+                turn_options(endpoint),
+            )  # fmt: skip
+        except Exception:
+            if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
+                raise collect.delivery_failures[0] from None
+            logger.exception("flow failed; the call is ended with an apology", extra={"turn_id": collect.turn_id})
+            count("FlowErrors")
+            collect(message(endpoint.apology_text))
+            collect(event("hangup", activity_params={"hangupReason": "bot error"}))
+            session.flow_state = {**session.flow_state, "ended": True}
+            return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
+        session.flow_state = result.state.model_dump(mode="json")
+        session.context = result.context
+        return self._record(endpoint, session, inp, started, collect.produced[already:])
+
+    def _shape(self, services: EndpointServices, session: Session, wire: dict[str, Any]) -> dict[str, Any] | None:
+        """An output on its way to the caller: their language, then the output transformer."""
+        if services.translator.settings.enabled:
+            wire = services.translator.to_caller(wire, session.translation)
+        return services.transformers.handle_output(
+            wire, userId=session.user_id, sessionId=session.conversation, storage=session.storage
+        )
+
+    def _finish(
+        self,
+        services: EndpointServices,
+        session: Session,
+        collect: Collector,
+        outlet: Outlet | None,
+        records: list[TurnRecord],
+    ) -> TurnOutput:
+        produced = collect.produced
+        if outlet is None:  # sync mode: the answer is built once the flow has finished
+            finished = services.transformers.handle_execution_finished(
+                produced, userId=session.user_id, sessionId=session.conversation, storage=session.storage
+            )
+            produced = finished or []
+        return TurnOutput(produced, records)
+
+    def _record(
+        self,
+        endpoint: EndpointSettings,
+        session: Session,
+        inp: FlowInput | None,
+        started: float,
+        produced: list[dict[str, Any]],
+        outcome: str | None = None,
+    ) -> TurnRecord:
+        found_outcome, detail = outcome_of(produced)
+        return TurnRecord(
+            endpoint=endpoint.url_token,
+            conversation=session.conversation,
+            turn=session.execution,
+            started_at=started,
+            latency_ms=int((self.clock() - started) * 1000),
+            flow=endpoint.flow,
+            input_type=inp.type if inp is not None else "message",
+            event=inp.event if inp is not None else None,
+            intent=inp.intent if inp is not None else None,
+            intent_score=inp.intentScore if inp is not None else None,
+            outcome=outcome or found_outcome,  # type: ignore[arg-type]
+            outcome_detail=detail,
+            language=inp.language if inp is not None else None,
+            caller_text=inp.text if inp is not None else None,
+            bot_text=bot_text_of(produced),
+        )
+
+
+def _call_limit_input(endpoint: EndpointSettings, session: Session, flow_event: dict[str, Any]) -> FlowInput:
+    return FlowInput(
+        type=flow_event["type"],
+        event=flow_event["event"],
+        value=flow_event["value"],
+        data=dict(flow_event["value"]),
+        userId=session.user_id,
+        sessionId=session.conversation,
+        URLToken=endpoint.url_token,
+        execution=session.execution,
+    )
+
+
+def turn_options(endpoint: EndpointSettings) -> TurnOptions:
+    limits = endpoint.limits
+    return TurnOptions(
+        max_steps=limits.max_steps,
+        code_timeout_seconds=limits.code_timeout_seconds,
+        http_timeout_seconds=limits.http_timeout_seconds,
+        allow_private_network=limits.allow_private_network,
+        variables=endpoint.variables,
+    )

@@ -1,0 +1,187 @@
+"""Endpoint settings in real turns through the bot_api handler on moto: analytics and transcripts,
+log masking, transformers, translation and Lex (stubbed providers), and the maximum call duration."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from audiocodes_endpoint.local.template import load_template
+from tests.conftest import ROOT
+from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
+
+CALLER = "+4921154591991"
+
+
+@pytest.fixture
+def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
+    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
+    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
+    return "analytics-test"
+
+
+@pytest.fixture
+def rt(analytics_table: str, bot_api: Any) -> Any:
+    from audiocodes_endpoint.runtime import runtime
+
+    runtime.cache_clear()
+    boto3.client("ssm").put_parameter(
+        Name="/audiocodes-endpoint/demo-translated/bot-token", Value=TOKEN, Type="SecureString", Overwrite=True
+    )
+    return runtime()
+
+
+def turn(call, *activities, endpoint="demo", conversation=CONVERSATION):
+    status, body = call("POST", f"/{endpoint}/conversation/{conversation}/activities", {"activities": list(activities)})
+    assert status == 200, body
+    return [a.get("text") or a.get("name") for a in body["activities"]]
+
+
+def begin(call, endpoint="demo", conversation=CONVERSATION):
+    assert call("POST", f"/{endpoint}", {"conversation": conversation})[0] == 200
+    return turn(call, start_event(CALLER), endpoint=endpoint, conversation=conversation)
+
+
+def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, analytics_table):
+    from audiocodes_endpoint.analytics import summarize
+    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+
+    # Given a call on the demo endpoint (collect_analytics and store_transcripts on)
+    begin(call)
+    turn(call, activity(text="no"))
+    turn(call, activity(text="I want to talk to an agent"))
+    call("POST", f"/demo/conversation/{CONVERSATION}/disconnect", {"reasonCode": "transferred"})
+    # Then one record per turn, in order, with the caller's and the bot's words
+    store = DynamoDBAnalyticsStore(analytics_table)
+    records = store.transcript("demo", CONVERSATION)
+    assert [r.turn for r in records] == [1, 2, 3, 4]
+    assert records[1].caller_text == "no" and "Example Bank" in (records[0].bot_text or "")
+    assert records[2].intent == "agent" and records[2].outcome == "transfer"
+    assert (records[3].outcome, records[3].outcome_detail) == ("disconnect", "transferred")
+    summary = summarize("demo", store.endpoint_turns("demo", since=time.time() - 3600))
+    assert summary.calls == 1 and summary.transfers == 1
+
+
+@pytest.fixture
+def log_output(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    """What the Powertools logger writes (formatted and masked as in Lambda), into a buffer."""
+    from audiocodes_endpoint.observability import logger
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return buffer
+
+
+def test_caller_numbers_never_reach_the_logs(rt, call, log_output, monkeypatch):
+    # Given the demo endpoint (mask_logging on): its "call started" line carries caller and callee
+    begin(call)
+    masked = log_output.getvalue()
+    assert "call started" in masked
+    assert CALLER not in masked and "21154591991" not in masked and "+493040739365" not in masked
+    # And with masking off the same line does show them (so the check above can fail)
+    demo = rt.endpoints["demo"]
+    unmasked = demo.model_copy(
+        update={"data_protection": demo.data_protection.model_copy(update={"mask_logging": False})}
+    )
+    monkeypatch.setitem(rt.endpoints, "demo", unmasked)
+    begin(call, conversation="c-unmasked")
+    assert CALLER in log_output.getvalue()[len(masked) :]
+
+
+def test_the_input_transformer_changes_what_the_flow_hears_and_keeps_call_storage(rt, call, sessions_table):
+    begin(call)
+    turn(call, activity(text="no"))
+    # "balance please" is only recognised once the transformer has removed "please"
+    answer = turn(call, activity(text="balance please please"))
+    assert any("account number" in (t or "") for t in answer)
+    item = boto3.client("dynamodb").get_item(TableName=sessions_table, Key={"id": {"S": f"demo/{CONVERSATION}"}})
+    assert json.loads(item["Item"]["state"]["S"])["storage"] == {"inputs": 3}
+
+
+def test_translation_both_ways_with_a_stubbed_provider(rt, call):
+    from audiocodes_endpoint.translation import AmazonTranslate
+
+    endpoint = rt.endpoints["demo-translated"]
+    client = boto3.client("translate", region_name="eu-central-1")
+    rt.services(endpoint).translator.provider = AmazonTranslate(client=client)
+    with Stubber(client) as stub:
+        # The caller's German is detected and translated for the flow...
+        stub.add_response(
+            "translate_text",
+            {"TranslatedText": "No, thanks", "SourceLanguageCode": "de", "TargetLanguageCode": "en"},
+            {"Text": "Nein, danke", "SourceLanguageCode": "auto", "TargetLanguageCode": "en"},
+        )
+        # ...and the flow's English answers come back in German
+        for german in ("Kein Problem, dieser Anruf wird nicht aufgezeichnet.", "Für Ihren Kontostand drücken Sie 1."):
+            stub.add_response(
+                "translate_text",
+                {"TranslatedText": german, "SourceLanguageCode": "en", "TargetLanguageCode": "de"},
+                {"Text": ANY, "SourceLanguageCode": "en", "TargetLanguageCode": "de"},
+            )
+        begin(call, endpoint="demo-translated")
+        answer = turn(call, activity(text="Nein, danke"), endpoint="demo-translated")
+        stub.assert_no_pending_responses()
+    assert answer == ["Kein Problem, dieser Anruf wird nicht aufgezeichnet.", "Für Ihren Kontostand drücken Sie 1."]
+
+
+def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
+    from audiocodes_endpoint.translation import AmazonTranslate
+
+    endpoint = rt.endpoints["demo-translated"]
+    client = boto3.client("translate", region_name="eu-central-1")
+    rt.services(endpoint).translator.provider = AmazonTranslate(client=client)
+    with Stubber(client) as stub:
+        stub.add_client_error("translate_text", "ServiceUnavailableException")
+        begin(call, endpoint="demo-translated")
+        answer = turn(call, activity(text="no"), endpoint="demo-translated")
+    assert "No problem, this call will not be recorded." in answer
+
+
+def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatch):
+    from audiocodes_endpoint.nlu_connectors import NluSettings, connector_for
+    from audiocodes_endpoint.services import EndpointServices
+
+    # Given the demo endpoint using Amazon Lex V2
+    lex = boto3.client("lexv2-runtime", region_name="eu-central-1")
+    settings = NluSettings.model_validate(
+        {"connector": "lex", "lex": {"bot_id": "BOT1234567", "bot_alias_id": "ALIAS12345", "locale_id": "en_US"}}
+    )
+    demo = rt.endpoints["demo"]
+    services = rt.services(demo)
+    lexed = EndpointServices(services.transformers, services.translator, connector_for(settings, None, ROOT / "agent",
+                                                                                       lex_client=lex))  # fmt: skip
+    monkeypatch.setitem(rt.services._built, "demo", lexed)
+    with Stubber(lex) as stub:
+        stub.add_response(
+            "recognize_text",
+            {"interpretations": [{"intent": {"name": "agent", "slots": {}}, "nluConfidence": {"score": 0.93}}],
+             "sessionId": "lex-session"},
+            {"botId": "BOT1234567", "botAliasId": "ALIAS12345", "localeId": "en_US", "sessionId": ANY, "text": ANY},
+        )  # fmt: skip
+        begin(call)
+        # When Lex says "agent" for words the built-in matcher would not know
+        answer = turn(call, activity(text="get me somebody from your staff"))
+    # Then the flow transfers, as it does for its own agent intent
+    assert answer[-1] == "transfer"
+
+
+def test_a_call_past_its_maximum_duration_is_ended(rt, call, sessions_table, monkeypatch):
+    demo = rt.endpoints["demo"]
+    limited = demo.model_copy(update={"session": demo.session.model_copy(update={"max_call_seconds": 60})})
+    monkeypatch.setitem(rt.endpoints, "demo", limited)
+    begin(call)
+    boto3.client("dynamodb").update_item(
+        TableName=sessions_table,
+        Key={"id": {"S": f"demo/{CONVERSATION}"}},
+        UpdateExpression="SET created_at = :long_ago",
+        ExpressionAttributeValues={":long_ago": {"N": str(time.time() - 120)}},
+    )
+    answer = turn(call, activity(text="no"))
+    assert answer[-1] == "hangup" and limited.session.expiry_message in answer

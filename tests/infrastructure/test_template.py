@@ -30,6 +30,7 @@ VAIC_PATHS = [
 # What the emulator resolves the template's references to.
 LOCAL = {
     "SessionsTable": "sessions",
+    "AnalyticsTable": "analytics",
     "TurnQueue": "https://sqs.eu-central-1.amazonaws.com/123456789012/turns.fifo",
     "TurnQueue.QueueName": "turns.fifo",
     "WebSocketApi": "local",

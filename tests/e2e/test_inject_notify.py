@@ -55,3 +55,26 @@ def test_after_the_call_ends_inject_is_refused(emulator):
         call.disconnect()
         answer = emulator.inject("notify", "echo-async", call.conversation_id, text="too late")
         assert answer.status_code == 409
+
+
+def test_the_demo_waits_for_a_payment_that_a_webhook_reports(emulator):
+    import httpx
+
+    # Given an overdrawn caller who accepted a payment link on the async demo
+    with emulator.client("demo-async") as vaic, vaic.create() as call:
+        call.open_socket()
+        call.start(caller="+4921154591991")
+        call.frames(10, until=lambda f: "account number" in (f.activities[0].get("text") or ""))
+        call.say("67890")
+        call.frames(10, until=lambda f: "payment link by text" in (f.activities[0].get("text") or ""))
+        call.say("yes")
+        call.frames(10, until=lambda f: "I'll wait" in (f.activities[0].get("text") or ""))
+        # When the payment provider's webhook arrives at the raw inject route
+        webhook = {"event": "payment.succeeded", "id": "pay_1", "amount": 42.1, "currency": "EUR",
+                   "metadata": {"conversation": call.conversation_id}}  # fmt: skip
+        answer = httpx.post(f"{emulator.base_url}/inject/demo-async", json=webhook,
+                            headers={"X-API-Key": emulator.inject_keys["demo-async"]}, timeout=10)  # fmt: skip
+        assert answer.status_code == 202
+        # Then the flow carries on and thanks the caller with the amount
+        frames = call.frames(10, until=lambda f: "payment has arrived" in (f.activities[0].get("text") or ""))
+        assert any("42.1 EUR" in (a.get("text") or "") for f in frames for a in f.activities)

@@ -69,7 +69,7 @@ def accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest, ru
     injection_id = str(uuid.uuid4())
     payload = {"id": injection_id, "userId": request.userId, "text": request.text, "data": request.data}
     runtime.queue.put(Work(kind, endpoint.url_token, request.sessionId, payload), deduplication=injection_id)
-    count(kind.capitalize() + "s")
+    count("Injects" if kind == "inject" else "Notifications")
     logger.info(f"{kind} accepted", extra={"injection_id": injection_id})
     return injection_id
 

@@ -60,14 +60,17 @@ def send_activities(
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
     endpoint = _endpoint()
+    source_ip = app.current_event.request_context.http.source_ip
     if endpoint.async_mode:
         # Answered at once; the dispatcher runs the turn and pushes outputs over the WebSocket.
         runtime().conversations.require_live(endpoint, conversation_id)
         for activity in request.activities:
-            work = Work("activity", endpoint.url_token, conversation_id, activity.model_dump(mode="json"))
-            runtime().queue.put(work, deduplication=activity.id)
+            payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
+            runtime().queue.put(
+                Work("activity", endpoint.url_token, conversation_id, payload), deduplication=activity.id
+            )
         return {}
-    answer = runtime().conversations.handle(endpoint, conversation_id, request.activities)
+    answer = runtime().conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip)
     return protocol.activities_response(conversation_id, answer)
 
 

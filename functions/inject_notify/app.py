@@ -93,7 +93,7 @@ def _accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest) -
         config.register_lambda_context(app.lambda_context)  # in-progress records expire with this invocation
         return accept_once(call={"key": f"{endpoint.url_token}/{kind}/{key}", "kind": kind,
                                  "request": request.model_dump(mode="json")})  # fmt: skip
-    return Accepted(id=accept(kind, endpoint, request, runtime()), kind=kind).model_dump()
+    return Accepted(id=accept(kind, endpoint, request, runtime(), _source_ip()), kind=kind).model_dump()
 
 
 @cache
@@ -116,7 +116,9 @@ def _accept_once() -> Any:
         request = InjectionRequest.model_validate(call["request"])
         endpoint = runtime().endpoint(request.URLToken)
         assert endpoint is not None  # checked before: the key matched this endpoint
-        return Accepted(id=accept(call["kind"], endpoint, request, runtime()), kind=call["kind"]).model_dump()
+        return Accepted(
+            id=accept(call["kind"], endpoint, request, runtime(), _source_ip()), kind=call["kind"]
+        ).model_dump()
 
     return accept_once, config
 
@@ -134,6 +136,11 @@ def _key_reused(_exc: IdempotencyValidationError) -> Response[Any]:
 @app.exception_handler(IdempotencyAlreadyInProgressError)
 def _in_progress(_exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
     return _json(409, {"error": "in_progress", "message": "a request with this Idempotency-Key is in progress"})
+
+
+def _source_ip() -> str | None:
+    source: str | None = app.current_event.request_context.http.source_ip
+    return source
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:

@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from audiocodes_endpoint.local.template import load_template
+from audiocodes_endpoint.privacy import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
 
@@ -67,6 +68,20 @@ def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, ana
     assert (records[3].outcome, records[3].outcome_detail) == ("disconnect", "transferred")
     summary = summarize("demo", store.endpoint_turns("demo", since=time.time() - 3600))
     assert summary.calls == 1 and summary.transfers == 1
+    # And VAIC's address is recorded only masked (mask_ip, the default)
+    assert {r.source_ip for r in records[:3]} == {MASK}
+
+
+def test_with_mask_ip_off_the_address_is_kept(rt, call, analytics_table, monkeypatch):
+    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+
+    demo = rt.endpoints["demo"]
+    keep_ip = demo.data_protection.model_copy(update={"mask_ip": False})
+    monkeypatch.setitem(rt.endpoints, "demo", demo.model_copy(update={"data_protection": keep_ip}))
+    monkeypatch.setattr(rt.services(demo).analytics, "settings", keep_ip)
+    begin(call)
+    (record,) = DynamoDBAnalyticsStore(analytics_table).transcript("demo", CONVERSATION)
+    assert record.source_ip == "127.0.0.1"
 
 
 @pytest.fixture

@@ -157,6 +157,7 @@ class Conversations:
         conversation: str,
         activities: Sequence[InboundActivity],
         outlet: Outlet | None = None,
+        source_ip: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run every activity in order; the answer is the bot's activities, as wire JSON.
 
@@ -178,7 +179,7 @@ class Conversations:
                     output = self.turns.run(
                         endpoint, self.services(endpoint), session, activity.id,
                         partial(self._caller_input, endpoint, session, caller_input), outlet,
-                        revives=caller_input.event == "transferStatus",
+                        revives=caller_input.event == "transferStatus", source_ip=source_ip,
                     )  # fmt: skip
                 self._keep(session, activity.id, output, change)
             return change
@@ -193,6 +194,7 @@ class Conversations:
         text: str | None,
         data: dict[str, Any] | None,
         outlet: Outlet | None,
+        source_ip: str | None = None,
     ) -> list[dict[str, Any]]:
         """Run text and/or data through the flow as if the caller had said it (``input.type == "inject"``).
 
@@ -208,7 +210,9 @@ class Conversations:
                     execution=session.execution,
                 )  # fmt: skip
 
-            return self.turns.run(endpoint, self.services(endpoint), session, injection_id, make_input, outlet)
+            return self.turns.run(
+                endpoint, self.services(endpoint), session, injection_id, make_input, outlet, source_ip=source_ip
+            )
 
         return self._once(endpoint, conversation, injection_id, outlet, run)
 

@@ -48,7 +48,9 @@ class InjectionRefused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest, runtime: Runtime) -> str:
+def accept(
+    kind: Kind, endpoint: EndpointSettings, request: InjectionRequest, runtime: Runtime, source_ip: str | None = None
+) -> str:
     """Check the call can take it, refresh its expiry, queue it; the id names it in the queue and logs."""
     bind_conversation(endpoint.url_token, request.sessionId)
     mask_logs(endpoint.data_protection.mask_logging)
@@ -67,7 +69,8 @@ def accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest, ru
     ):
         raise InjectionRefused(409, "session_ended", "the call has ended or expired")
     injection_id = str(uuid.uuid4())
-    payload = {"id": injection_id, "userId": request.userId, "text": request.text, "data": request.data}
+    payload = {"id": injection_id, "userId": request.userId, "text": request.text, "data": request.data,
+               "source_ip": source_ip}  # fmt: skip
     runtime.queue.put(Work(kind, endpoint.url_token, request.sessionId, payload), deduplication=injection_id)
     count("Injects" if kind == "inject" else "Notifications")
     logger.info(f"{kind} accepted", extra={"injection_id": injection_id})

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from .analytics import TurnRecord, bot_text_of, outcome_of
@@ -107,6 +107,7 @@ class TurnRunner:
         outlet: Outlet | None,
         *,
         revives: bool = False,
+        source_ip: str | None = None,
     ) -> TurnOutput:
         """``revives``: the input may bring an ended flow back (a failed transfer's ``transferStatus``)."""
         if session.flow_state.get("ended") and not revives:
@@ -126,13 +127,13 @@ class TurnRunner:
             told = _call_limit_input(endpoint, session, limit.flow_event)
             records.append(self._flow(endpoint, services, session, told, collect, started))
             if session.flow_state.get("ended"):  # it ended the call itself
-                return self._finish(services, session, collect, outlet, records)
+                return self._finish(services, session, collect, outlet, records, source_ip)
         inp = self._input(endpoint, services, session, make_input)
         if inp is None:
             records.append(self._record(endpoint, session, None, started, collect.produced, outcome="dropped"))
-            return self._finish(services, session, collect, outlet, records)
+            return self._finish(services, session, collect, outlet, records, source_ip)
         records.append(self._flow(endpoint, services, session, inp, collect, started))
-        return self._finish(services, session, collect, outlet, records)
+        return self._finish(services, session, collect, outlet, records, source_ip)
 
     # --- the stages ----------------------------------------------------------------------------
 
@@ -206,8 +207,11 @@ class TurnRunner:
         collect: Collector,
         outlet: Outlet | None,
         records: list[TurnRecord],
+        source_ip: str | None,
     ) -> TurnOutput:
         produced = collect.produced
+        # Analytics masks the address unless data_protection.mask_ip is off.
+        records = [replace(record, source_ip=source_ip) for record in records]
         if outlet is None:  # sync mode: the answer is built once the flow has finished
             finished = services.transformers.handle_execution_finished(
                 produced, userId=session.user_id, sessionId=session.conversation, storage=session.storage

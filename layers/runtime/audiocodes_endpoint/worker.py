@@ -20,14 +20,20 @@ def perform(work: Work, runtime: Runtime) -> None:
     conversations = runtime.conversations
     try:
         if work.kind == "activity":
-            activity = InboundActivity.model_validate(work.payload)
-            conversations.handle(endpoint, work.conversation, [activity], outlet=runtime.outlet)
+            activity = InboundActivity.model_validate(work.payload["activity"])
+            conversations.handle(
+                endpoint, work.conversation, [activity], outlet=runtime.outlet, source_ip=work.payload.get("source_ip")
+            )
         elif work.kind == "flush":
             conversations.flush(endpoint, work.conversation, runtime.outlet)
-        elif work.kind in ("inject", "notify"):
-            run = conversations.inject if work.kind == "inject" else conversations.notify
-            run(endpoint, work.conversation, work.payload["id"], work.payload.get("text"), work.payload.get("data"),
-                runtime.outlet)  # fmt: skip
+        elif work.kind == "inject":
+            payload = work.payload
+            conversations.inject(endpoint, work.conversation, payload["id"], payload.get("text"), payload.get("data"),
+                                 runtime.outlet, source_ip=payload.get("source_ip"))  # fmt: skip
+        elif work.kind == "notify":
+            payload = work.payload
+            conversations.notify(endpoint, work.conversation, payload["id"], payload.get("text"), payload.get("data"),
+                                 runtime.outlet)  # fmt: skip
         else:
             raise ValueError(f"unknown work kind {work.kind!r}")
     except ConversationNotFound:

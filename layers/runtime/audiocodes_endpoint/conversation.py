@@ -15,14 +15,14 @@ from functools import partial
 from typing import Any
 
 from .analytics import TurnRecord
-from .flows.turn import FlowInput, FlowState
+from .flows.turn import FlowInput
 from .numbers import number_metadata
 from .observability import count, logger
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
 from .services import EndpointServices
 from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
-from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner, turn_options
+from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner
 
 MAX_ATTEMPTS = 8
 
@@ -109,7 +109,7 @@ class Conversations:
             connection[0] = session.connection_id
             if session.status == "ended":
                 return Change(answer=[], changed=False)  # a repeated disconnect is fine, and free
-            record = self._run_disconnect(endpoint, session, details)
+            record = self.turns.run_disconnect(endpoint, session, details)
             session.status = "ended"
             session.disconnect = details
             session.connection_id = None
@@ -335,41 +335,6 @@ class Conversations:
             language=caller_input.language,
             confidence=caller_input.confidence,
             execution=session.execution,
-        )
-
-    def _run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> TurnRecord:
-        """The flow's disconnect path: it may change context and call code or HTTP, but sends nothing."""
-        started = self.clock()
-        session.execution += 1
-        inp = FlowInput(
-            type="event",
-            event="disconnect",
-            value=details,
-            data=dict(details),
-            userId=session.user_id,
-            sessionId=session.conversation,
-            URLToken=endpoint.url_token,
-            execution=session.execution,
-        )
-        try:
-            result = self.flows.run_turn(
-                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context,
-                lambda _activity: None, turn_options(endpoint),
-            )  # fmt: skip
-            session.flow_state = result.state.model_dump(mode="json")
-            session.context = result.context
-        except Exception:
-            logger.exception("disconnect path of the flow failed; the session ends anyway")
-        return TurnRecord(
-            endpoint=endpoint.url_token,
-            conversation=session.conversation,
-            turn=session.execution,
-            started_at=started,
-            latency_ms=int((self.clock() - started) * 1000),
-            flow=endpoint.flow,
-            input_type="disconnect",
-            outcome="disconnect",
-            outcome_detail=details.get("reasonCode"),
         )
 
 

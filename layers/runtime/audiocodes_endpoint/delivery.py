@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import aws
 from .observability import logger
 from .sessions import Session, SessionStore
 
@@ -37,11 +38,7 @@ class WebSocketPusher:
 
     @cached_property
     def _client(self) -> BaseClient:
-        if self.client is not None:
-            return self.client
-        import boto3
-
-        return boto3.client("apigatewaymanagementapi", endpoint_url=self.endpoint_url)
+        return aws.client("apigatewaymanagementapi", self.client, endpoint_url=self.endpoint_url)
 
     def push(self, connection_id: str, frame: dict[str, Any]) -> None:
         data = json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
@@ -138,11 +135,7 @@ class TurnQueue:
 
     @cached_property
     def _client(self) -> BaseClient:
-        if self.client is not None:
-            return self.client
-        import boto3
-
-        return boto3.client("sqs")
+        return aws.client("sqs", self.client)
 
     def put(self, work: Work, deduplication: str) -> str:
         """Enqueue; SQS drops a second message with the same ``deduplication`` within 5 minutes."""

@@ -135,6 +135,26 @@ class TurnRunner:
         records.append(self._flow(endpoint, services, session, inp, collect, started))
         return self._finish(services, session, collect, outlet, records, source_ip)
 
+    def run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> TurnRecord:
+        """The flow's disconnect path: it may change context and call code or HTTP, but sends nothing."""
+        started = self.clock()
+        session.execution += 1
+        inp = FlowInput(
+            type="event", event="disconnect", value=details, data=dict(details), userId=session.user_id,
+            sessionId=session.conversation, URLToken=endpoint.url_token, execution=session.execution,
+        )  # fmt: skip
+        try:
+            result = self.flows.run_turn(
+                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context,
+                lambda _activity: None, turn_options(endpoint),
+            )  # fmt: skip
+            session.flow_state = result.state.model_dump(mode="json")
+            session.context = result.context
+        except Exception:
+            logger.exception("disconnect path of the flow failed; the session ends anyway")
+        record = self._record(endpoint, session, inp, started, [], outcome="disconnect")
+        return replace(record, input_type="disconnect", outcome_detail=details.get("reasonCode"), caller_text=None)
+
     # --- the stages ----------------------------------------------------------------------------
 
     def _input(

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .. import aws
 from . import TurnRecord
 
 if TYPE_CHECKING:
@@ -43,11 +44,7 @@ class DynamoDBAnalyticsStore:
 
     @cached_property
     def _client(self) -> BaseClient:
-        if self._injected_client is not None:
-            return self._injected_client
-        import boto3  # deferred: keeps the handler's cold import short
-
-        return boto3.client("dynamodb")
+        return aws.client("dynamodb", self._injected_client)
 
     def put(self, record: TurnRecord) -> None:
         self._client.put_item(TableName=self._table, Item=to_item(record))

@@ -12,6 +12,7 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .. import aws
 from . import ConflictError, Session, connection_key, session_key
 
 if TYPE_CHECKING:
@@ -25,11 +26,7 @@ class DynamoDBSessionStore:
 
     @cached_property
     def _client(self) -> BaseClient:
-        if self._injected_client is not None:
-            return self._injected_client
-        import boto3  # deferred: keeps the handler's cold import short
-
-        return boto3.client("dynamodb")
+        return aws.client("dynamodb", self._injected_client)
 
     def get(self, endpoint: str, conversation: str) -> Session | None:
         answer = self._client.get_item(

@@ -12,17 +12,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .analytics import TurnRecord
 from .flows.turn import FlowInput
-from .numbers import number_metadata
 from .observability import count, logger
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
-from .services import EndpointServices
 from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
 from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner
+
+if TYPE_CHECKING:
+    from .analytics import TurnRecord
+    from .services import EndpointServices
 
 MAX_ATTEMPTS = 8
 
@@ -49,6 +50,8 @@ class Change:
 
 
 def _plain_services(_endpoint: EndpointSettings) -> EndpointServices:
+    from .services import EndpointServices
+
     return EndpointServices.plain()
 
 
@@ -317,6 +320,8 @@ class Conversations:
     def _caller_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
         data: dict[str, Any] = dict(caller_input.parameters)
         if caller_input.is_start:
+            from .numbers import number_metadata  # phonenumbers: loaded by the first call, not at import
+
             metadata = number_metadata(caller_input.caller, endpoint.default_region)
             data["numberMetaData"] = metadata
             session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata}

@@ -14,7 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from .nlu_connectors import NluSettings
@@ -153,6 +152,8 @@ def load_endpoints(agent_dir: Path) -> dict[str, EndpointSettings]:
 
 
 def _load_endpoint(file: Path) -> EndpointSettings:
+    import yaml  # only when endpoint files are read (first request), not at cold import
+
     try:
         document = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:

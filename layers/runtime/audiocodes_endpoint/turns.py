@@ -14,17 +14,19 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .analytics import TurnRecord, bot_text_of, outcome_of
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
 from .observability import count, logger
 from .protocol import Activity, event, message
-from .services import EndpointServices
 from .session_policy import check_call_limit
 from .sessions import Session
 from .settings import EndpointSettings
 from .transformers import TransformerInput
+
+if TYPE_CHECKING:
+    from .analytics import TurnRecord
+    from .services import EndpointServices
 
 _OUTPUT_IDS = uuid.UUID("6f1c1a52-58a4-4b8e-9a57-5d3c2f0e9b11")
 
@@ -248,6 +250,8 @@ class TurnRunner:
         produced: list[dict[str, Any]],
         outcome: str | None = None,
     ) -> TurnRecord:
+        from .analytics import TurnRecord, bot_text_of, outcome_of  # with the first turn, not at cold import
+
         found_outcome, detail = outcome_of(produced)
         return TurnRecord(
             endpoint=endpoint.url_token,

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+MIN_IDLE_SECONDS, MAX_IDLE_SECONDS = 0.01, 0.1
 Invoke = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
@@ -37,11 +38,18 @@ class SqsPoller:
         import boto3
 
         client = boto3.client("sqs")
+        idle = MIN_IDLE_SECONDS
         while not self._stopped.is_set():
             try:
-                self.poll_once(client, wait_seconds=1)
+                # Short polls: moto's long poll does not wake when a FIFO group unlocks (a delete), so
+                # the next turn of a call would wait the poll out. Idle pollers back off to 100 ms.
+                delivered = self.poll_once(client, wait_seconds=0)
             except Exception as error:  # keep polling, as the real event source would
                 print(f"  ! SQS poller: {error!r}", file=sys.stderr)
+                delivered = 0
+            idle = MIN_IDLE_SECONDS if delivered else min(MAX_IDLE_SECONDS, idle * 2)
+            if not delivered:
+                self._stopped.wait(idle)
 
     def poll_once(self, client: Any, wait_seconds: int = 0) -> int:
         """One receive/invoke/delete round; returns how many records were delivered."""

@@ -31,6 +31,9 @@ for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v 
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
+    from audiocodes_endpoint.local.moto_atomic import make_dynamodb_writes_atomic
+
+    make_dynamodb_writes_atomic()  # DynamoDB's conditional writes are atomic; moto's need a lock
     with mock_aws():
         yield
 

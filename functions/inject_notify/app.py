@@ -52,9 +52,14 @@ def notify_raw(url_token: str) -> Response[Any]:
 
 
 def _authorised(url_token: str) -> EndpointSettings:
-    """The endpoint named in the body, if the presented key is that endpoint's key."""
+    """The endpoint named in the body, if the presented key is that endpoint's key.
+
+    The key already matched some endpoint's before the body was read, so naming an unknown one is 404.
+    """
     endpoint = runtime().endpoint(url_token)
-    if endpoint is None or not _key_matches(endpoint, app.context["api_key"]):
+    if endpoint is None:
+        raise InjectionRefused(404, "unknown_endpoint", "no endpoint with this URLToken")
+    if not _key_matches(endpoint, app.context["api_key"]):
         raise InjectionRefused(401, "unauthorized", "this API key is not valid for that URLToken")
     return endpoint
 

@@ -65,6 +65,7 @@ def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, ana
     assert [r.turn for r in records] == [1, 2, 3, 4]
     assert records[1].caller_text == "no" and "Example Bank" in (records[0].bot_text or "")
     assert records[2].intent == "agent" and records[2].outcome == "transfer"
+    assert records[0].node_path[:2] == ("main:setup", "main:keys") and "main:transfer" in records[2].node_path
     assert (records[3].outcome, records[3].outcome_detail) == ("disconnect", "transferred")
     summary = summarize("demo", store.endpoint_turns("demo", since=time.time() - 3600))
     assert summary.calls == 1 and summary.transfers == 1
@@ -200,3 +201,53 @@ def test_a_call_past_its_maximum_duration_is_ended(rt, call, sessions_table, mon
     )
     answer = turn(call, activity(text="no"))
     assert answer[-1] == "hangup" and limited.session.expiry_message in answer
+
+
+def test_a_call_past_its_maximum_tells_the_flow_first_then_ends_after_the_grace(rt, call, sessions_table, monkeypatch):
+    # Given a call limited to a minute whose flow is told (notify_flow) and hung up a minute later
+    demo = rt.endpoints["demo"]
+    policy = {"max_call_seconds": 60, "on_expiry": "notify_flow", "force_hangup_after_seconds": 60}
+    monkeypatch.setitem(
+        rt.endpoints, "demo", demo.model_copy(update={"session": demo.session.model_copy(update=policy)})
+    )
+    begin(call)
+    key = {"id": {"S": f"demo/{CONVERSATION}"}}
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.update_item(
+        TableName=sessions_table, Key=key, UpdateExpression="SET created_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(time.time() - 90)}},
+    )  # fmt: skip
+    # When the caller speaks past the limit, the flow hears maxCallDuration first, then the caller
+    answer = turn(call, activity(text="no"))
+    assert answer[0].startswith("We are close to the time limit") and "hangup" not in answer
+    assert any("not be recorded" in (t or "") for t in answer)
+    # And past the grace period the call is ended for the flow
+    state = json.loads(dynamodb.get_item(TableName=sessions_table, Key=key)["Item"]["state"]["S"])
+    assert "notified_at" in state["call_limit"]
+    dynamodb.update_item(
+        TableName=sessions_table, Key=key, UpdateExpression="SET created_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(time.time() - 600)}},
+    )  # fmt: skip
+    state["call_limit"]["notified_at"] = time.time() - 120
+    item = dynamodb.get_item(TableName=sessions_table, Key=key)["Item"]
+    item["state"] = {"S": json.dumps(state)}
+    dynamodb.put_item(TableName=sessions_table, Item=item)
+    assert turn(call, activity(text="1"))[-1] == "hangup"
+
+
+def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, monkeypatch):
+    from dataclasses import replace
+
+    from audiocodes_endpoint.transformers import Transformers, TransformerSettings
+
+    def only_speech(*, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [o for o in outputs if o["type"] == "message"]
+
+    demo = rt.endpoints["demo"]
+    hooks = Transformers(
+        settings=TransformerSettings(module="hooks", execution_finished=True),
+        functions={"handle_execution_finished": only_speech},
+    )
+    monkeypatch.setitem(rt.services._built, "demo", replace(rt.services(demo), transformers=hooks))
+    answer = begin(call)
+    assert answer and "config" not in answer and "playUrl" not in answer

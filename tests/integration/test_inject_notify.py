@@ -143,6 +143,11 @@ def test_notify_with_nothing_to_say_is_400(live_call, inject_app):
     assert status == 400 and "activities" in answer["message"]
 
 
+def test_an_unknown_url_token_is_404_once_the_key_is_valid(live_call, inject_app):
+    status, answer = send(inject_app, "/v2.0/endpoint/inject", body(text="x", URLToken="nope"))
+    assert status == 404 and answer["error"] == "unknown_endpoint"
+
+
 def test_unknown_session_or_wrong_user_is_404(live_call, inject_app):
     assert send(inject_app, "/v2.0/endpoint/inject", body(text="x", sessionId="nope"))[0] == 404
     assert send(inject_app, "/v2.0/endpoint/inject", body(text="x", userId="+10000000000"))[0] == 404

@@ -212,7 +212,8 @@ class TurnRunner:
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context
-        return self._record(endpoint, session, inp, started, collect.produced[already:])
+        record = self._record(endpoint, session, inp, started, collect.produced[already:])
+        return replace(record, node_path=tuple(result.path))
 
     def _shape(self, services: EndpointServices, session: Session, wire: dict[str, Any]) -> dict[str, Any] | None:
         """An output on its way to the caller: their language, then the output transformer."""

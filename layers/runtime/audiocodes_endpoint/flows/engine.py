@@ -103,7 +103,7 @@ class FlowEngine:
             start = self._route(turn, state, flow_name)
             if start is not None:
                 self._execute(turn, state, start)
-        return TurnResult(state=state, context=turn.context, outputs=list(turn.outputs))
+        return TurnResult(state=state, context=turn.context, outputs=list(turn.outputs), path=turn.path)
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -128,6 +128,7 @@ class FlowEngine:
             state.ended = False
             flow, node_id = str(waiting["flow"]), str(waiting["node"])
             turn.flow, turn.node_id = flow, node_id
+            turn.path.append(f"{flow}:{node_id}")
             return _Start(flow, _guarded(flow, node_id, node, lambda: node.resume(turn, waiting)))
 
         for key in self._event_keys(inp, state.ended):
@@ -238,6 +239,7 @@ class FlowEngine:
         if node is None:
             raise FlowError(f"flow {flow_name!r} has no node {node_id!r}")
         turn.flow, turn.node_id = flow_name, node_id
+        turn.path.append(f"{flow_name}:{node_id}")
         return _guarded(flow_name, node_id, node, lambda: node.run(turn))
 
     def _flow(self, name: str) -> Flow:

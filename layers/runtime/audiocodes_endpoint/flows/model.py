@@ -96,6 +96,9 @@ KNOWN_EVENTS = frozenset(
         "agentConnected",
         "dialoutInitiated",
         "conversationEnd",
+        # raised by the endpoint itself: data-only Inject, and session.on_expiry: notify_flow
+        "inject",
+        "maxCallDuration",
     }
 )
 

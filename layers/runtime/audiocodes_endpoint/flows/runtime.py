@@ -34,6 +34,7 @@ class Turn:
     outputs: list[Activity] = field(default_factory=list)
     flow: str = ""
     node_id: str = ""
+    path: list[str] = field(default_factory=list)  # flow:node of every node run, for analytics
     _input: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -62,6 +62,8 @@ class TurnResult:
     state: FlowState
     context: dict[str, Any]
     outputs: list[Activity]
+    path: list[str] = field(default_factory=list)
+    """``flow:node`` of every node the turn ran, in order (for analytics)."""
 
 
 class FlowError(Exception):

@@ -172,6 +172,9 @@ class Emulator:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from .moto_atomic import make_dynamodb_writes_atomic
+
+        make_dynamodb_writes_atomic()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns ours
         # A known port, so `make transcript` / `make summary` can read the emulator's tables.
         port = int(os.environ.get("MOTO_PORT", "5055"))

@@ -24,7 +24,7 @@ from audiocodes_endpoint import http_api
 from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
 from audiocodes_endpoint.observability import logger, metrics, traced
 from audiocodes_endpoint.runtime import runtime
-from audiocodes_endpoint.settings import EndpointSettings
+from audiocodes_endpoint.settings import EndpointSettings, resolve_secret
 from audiocodes_endpoint.transformers import Hook, TransformerError
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -153,7 +153,7 @@ def _json(status: int, body: dict[str, Any]) -> Response[Any]:
 
 
 def _key_matches(endpoint: EndpointSettings, presented: str | None) -> bool:
-    expected = http_api.resolve_secret_or_none(endpoint.inject_api_key)
+    expected = resolve_secret(endpoint.inject_api_key)
     return http_api.token_matches(presented, expected)
 
 

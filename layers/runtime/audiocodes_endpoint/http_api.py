@@ -44,13 +44,6 @@ def token_matches(presented: str | None, expected: str | None) -> bool:
     return hmac.compare_digest(presented.encode(), expected.encode())
 
 
-def resolve_secret_or_none(reference: str | None) -> str | None:
-    """The secret behind an optional reference (an unset key never matches anything)."""
-    from .settings import resolve_secret
-
-    return resolve_secret(reference) if reference else None
-
-
 def body_size(event: Mapping[str, Any]) -> int:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):

@@ -177,8 +177,10 @@ def endpoints_for(agent_dir: Path) -> dict[str, EndpointSettings]:
     return load_endpoints(agent_dir)
 
 
-def resolve_secret(reference: str) -> str | None:
-    """The value behind a secret reference; ``None`` when it is not set."""
+def resolve_secret(reference: str | None) -> str | None:
+    """The value behind a secret reference; ``None`` when there is no reference or no value."""
+    if not reference:
+        return None
     scheme, _, name = reference.partition(":")
     if scheme == "env":
         return os.environ.get(name) or None

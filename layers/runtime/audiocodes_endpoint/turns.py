@@ -123,7 +123,8 @@ class TurnRunner:
             for closing in limit.activities:
                 collect(closing)
             session.flow_state = {**session.flow_state, "ended": True}
-            return TurnOutput(collect.produced)
+            records.append(self._record(endpoint, session, None, started, collect.produced))
+            return self._finish(services, session, collect, outlet, records, source_ip)
         if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
             session.execution += 1
             told = _call_limit_input(endpoint, session, limit.flow_event)
@@ -175,14 +176,12 @@ class TurnRunner:
             return None
         inp.userId, inp.sessionId = changed.userId or inp.userId, changed.sessionId
         inp.text, inp.data = changed.text, changed.data
-        speech = inp.event is None and bool(inp.text)  # what the caller said (or an inject said for them)
-        if speech and services.translator.settings.enabled:
-            assert inp.text is not None
-            inp.text, session.translation = services.translator.to_flow(inp.text, session.translation)
-        if speech and services.nlu is not None:
-            assert inp.text is not None
-            result = services.nlu.recognize(inp.text, inp.language)
-            inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
+        if inp.event is None and inp.text:  # what the caller said (or an inject said for them)
+            if services.translator.settings.enabled:
+                inp.text, session.translation = services.translator.to_flow(inp.text, session.translation)
+            if services.nlu is not None:
+                result = services.nlu.recognize(inp.text, inp.language)
+                inp.intent, inp.intentScore, inp.slots = result.intent, result.score, dict(result.slots or {})
         return inp
 
     def _flow(

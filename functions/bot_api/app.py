@@ -121,7 +121,7 @@ def _json(status: int, code: str, message: str) -> Response[Any]:
 
 
 @traced
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Endpoint, then token, then size: all before Powertools parses or validates the body.

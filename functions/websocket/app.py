@@ -53,7 +53,7 @@ def disconnect(connection_id: str) -> dict[str, Any]:
 
 
 @traced
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = event.get("requestContext", {})

@@ -139,3 +139,15 @@ def test_the_websocket_push_maps_gone_to_connection_gone(handlers):
 
     with pytest.raises(ConnectionGone):
         WebSocketPusher("https://x", client=GoneClient()).push("conn", {"activities": []})
+
+
+def test_a_request_does_not_log_with_the_previous_requests_conversation(handlers, call, log_output):
+    # Given a connect that bound its conversation to the log lines
+    post(call, "/demo-async", {"conversation": CONVERSATION})
+    connect(handlers, "conn-1")
+    # When the next invocation is a $disconnect of a connection nobody knows
+    event = {"requestContext": {"routeKey": "$disconnect", "connectionId": "unknown", "stage": "live"}}
+    handlers["websocket"].lambda_handler(event, FakeLambdaContext())
+    # Then its log line carries no conversation from the invocation before
+    last = json.loads(log_output.getvalue().strip().splitlines()[-1])
+    assert last["message"] == "WebSocket disconnected" and "conversation" not in last

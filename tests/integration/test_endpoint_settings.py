@@ -3,7 +3,6 @@ log masking, transformers, translation and Lex (stubbed providers), and the maxi
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from typing import Any
@@ -83,16 +82,6 @@ def test_with_mask_ip_off_the_address_is_kept(rt, call, analytics_table, monkeyp
     begin(call)
     (record,) = DynamoDBAnalyticsStore(analytics_table).transcript("demo", CONVERSATION)
     assert record.source_ip == "127.0.0.1"
-
-
-@pytest.fixture
-def log_output(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
-    """What the Powertools logger writes (formatted and masked as in Lambda), into a buffer."""
-    from audiocodes_endpoint.observability import logger
-
-    buffer = io.StringIO()
-    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
-    return buffer
 
 
 def test_caller_numbers_never_reach_the_logs(rt, call, log_output, monkeypatch):

@@ -13,10 +13,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -94,10 +90,22 @@ def _raw(kind: Kind, url_token: str) -> Response[Any]:
 def _accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest) -> dict[str, Any]:
     key = app.current_event.headers.get("idempotency-key")
     if key:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         accept_once, config = _accept_once()
         config.register_lambda_context(app.lambda_context)  # in-progress records expire with this invocation
-        return accept_once(call={"key": f"{endpoint.url_token}/{kind}/{key}", "kind": kind,
-                                 "request": request.model_dump(mode="json")})  # fmt: skip
+        call = {"key": f"{endpoint.url_token}/{kind}/{key}", "kind": kind, "request": request.model_dump(mode="json")}
+        try:
+            return accept_once(call=call)
+        except IdempotencyValidationError:
+            raise InjectionRefused(
+                409, "idempotency_key_reused", "Idempotency-Key was used with another body"
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise InjectionRefused(409, "in_progress", "a request with this Idempotency-Key is in progress") from None
     return Accepted(id=accept(kind, endpoint, request, runtime(), _source_ip()), kind=kind).model_dump()
 
 
@@ -131,16 +139,6 @@ def _accept_once() -> Any:
 @app.exception_handler(InjectionRefused)
 def _refused(exc: InjectionRefused) -> Response[Any]:
     return _json(exc.status, {"error": exc.code, "message": exc.message})
-
-
-@app.exception_handler(IdempotencyValidationError)
-def _key_reused(_exc: IdempotencyValidationError) -> Response[Any]:
-    return _json(409, {"error": "idempotency_key_reused", "message": "Idempotency-Key was used with another body"})
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_progress(_exc: IdempotencyAlreadyInProgressError) -> Response[Any]:
-    return _json(409, {"error": "in_progress", "message": "a request with this Idempotency-Key is in progress"})
 
 
 def _source_ip() -> str | None:

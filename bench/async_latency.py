@@ -62,6 +62,7 @@ HTTP and a real WebSocket (emulator: moto server, SQS poller standing in for the
 | activities POST answered (`200 {{}}`) | {post["median"]:.1f} | {post["p99"]:.1f} |
 | POST sent -> first frame at the caller's side | {first["median"]:.1f} | {first["p99"]:.1f} |
 
-The POST only checks the session (1 read) and queues the activity; the first frame's time includes
-moto's SQS long poll, the dispatcher's turn and the push through the local `@connections` API.
+The POST checks the session (1 read) and queues the activity; the first frame's time includes the
+emulator's SQS poller (short polls, 10-100 ms apart when idle), the dispatcher's turn and the push
+through the local `@connections` API. The frame often arrives before the POST's own answer.
 """

@@ -307,7 +307,8 @@ demo endpoint has it, each turn also writes its analytics record, after the sess
 | our overhead (handler - moto) | {with_analytics["overhead"]["median"]:.2f} | {with_analytics["overhead"]["p99"]:.2f} |
 
 DynamoDB requests per turn with analytics: min {with_analytics["requests"]["min"]},
-max {with_analytics["requests"]["max"]} (the session's read and conditional write, plus one `PutItem`).
+max {with_analytics["requests"]["max"]}: the session's read and conditional write, plus one `PutItem` for a
+turn the flow ran (turns after the demo flow ended, on goodbye or transfer, run no flow and record nothing).
 """
 
 

@@ -88,6 +88,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    with contextlib.closing(socket.socket()) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def local_secret(url_token: str, kind: str) -> str:
     """What `make run` uses for an endpoint's secret unless ``<URL_TOKEN>_<KIND>`` is set.
 
@@ -178,6 +187,10 @@ class Emulator:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns ours
         # A known port, so `make transcript` / `make summary` can read the emulator's tables.
         port = int(os.environ.get("MOTO_PORT", "5055"))
+        if not port_is_free(port):
+            port = free_port()
+            print(f"  (port {os.environ.get('MOTO_PORT', '5055')} is taken: moto listens on {port}; "
+                  f"use MOTO_PORT={port} with make transcript / make summary)", flush=True)  # fmt: skip
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         moto.start()
         self._stoppers.append(moto.stop)

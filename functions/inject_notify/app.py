@@ -63,7 +63,7 @@ def _authorised(url_token: str) -> EndpointSettings:
 def _raw(kind: Kind, url_token: str) -> Response[Any]:
     """Any JSON body, mapped by the endpoint's handle_inject / handle_notify transformer."""
     endpoint: EndpointSettings = app.context["endpoint"]
-    transformers = runtime().transformers(endpoint)
+    transformers = runtime().services(endpoint).transformers
     hook: Hook = "handle_inject" if kind == "inject" else "handle_notify"
     if not transformers.enabled(hook):
         raise InjectionRefused(404, "no_transformer", f"{hook} is not enabled for this endpoint")

@@ -16,7 +16,6 @@ from .observability import logger
 from .services import EndpointServiceRegistry
 from .sessions.dynamodb import DynamoDBSessionStore
 from .settings import EndpointSettings, RuntimeConfig, endpoints_for, resolve_secret
-from .transformers import Transformers
 
 
 class AsyncModeUnavailable(Exception):
@@ -37,10 +36,6 @@ class Runtime:
     @staticmethod
     def bot_token(endpoint: EndpointSettings) -> str | None:
         return resolve_secret(endpoint.bot_token)
-
-    def transformers(self, endpoint: EndpointSettings) -> Transformers:
-        """The endpoint's transformer hooks, imported once per process."""
-        return self.services(endpoint).transformers
 
     # --- async mode ----------------------------------------------------------------------------
 

@@ -127,7 +127,7 @@ class TurnRunner:
             return self._finish(services, session, collect, outlet, records, source_ip)
         if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
             session.execution += 1
-            told = _call_limit_input(endpoint, session, limit.flow_event)
+            told = _event_input(endpoint, session, limit.flow_event["event"], limit.flow_event["value"])
             records.append(self._flow(endpoint, services, session, told, collect, started))
             if session.flow_state.get("ended"):  # it ended the call itself
                 return self._finish(services, session, collect, outlet, records, source_ip)
@@ -142,17 +142,9 @@ class TurnRunner:
         """The flow's disconnect path: it may change context and call code or HTTP, but sends nothing."""
         started = self.clock()
         session.execution += 1
-        inp = FlowInput(
-            type="event", event="disconnect", value=details, data=dict(details), userId=session.user_id,
-            sessionId=session.conversation, URLToken=endpoint.url_token, execution=session.execution,
-        )  # fmt: skip
+        inp = _event_input(endpoint, session, "disconnect", details)
         try:
-            result = self.flows.run_turn(
-                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context,
-                lambda _activity: None, turn_options(endpoint),
-            )  # fmt: skip
-            session.flow_state = result.state.model_dump(mode="json")
-            session.context = result.context
+            self._advance(endpoint, session, inp, lambda _activity: None)
         except Exception:
             logger.exception("disconnect path of the flow failed; the session ends anyway")
         record = self._record(endpoint, session, inp, started, [], outcome="disconnect")
@@ -196,10 +188,7 @@ class TurnRunner:
         count("Turns")
         already = len(collect.produced)
         try:
-            result = self.flows.run_turn(
-                endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, collect,
-                turn_options(endpoint),
-            )  # fmt: skip
+            result = self._advance(endpoint, session, inp, collect)
         except Exception:
             if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
                 raise collect.delivery_failures[0] from None
@@ -209,10 +198,18 @@ class TurnRunner:
             collect(event("hangup", activity_params={"hangupReason": "bot error"}))
             session.flow_state = {**session.flow_state, "ended": True}
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
-        session.flow_state = result.state.model_dump(mode="json")
-        session.context = result.context
         record = self._record(endpoint, session, inp, started, collect.produced[already:])
         return replace(record, node_path=tuple(result.path))
+
+    def _advance(self, endpoint: EndpointSettings, session: Session, inp: FlowInput, emit: Emit) -> TurnResult:
+        """Run the endpoint's flow on the session's state and keep the state and context it leaves."""
+        result = self.flows.run_turn(
+            endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, emit,
+            turn_options(endpoint),
+        )  # fmt: skip
+        session.flow_state = result.state.model_dump(mode="json")
+        session.context = result.context
+        return result
 
     def _shape(self, services: EndpointServices, session: Session, wire: dict[str, Any]) -> dict[str, Any] | None:
         """An output on its way to the caller: their language, then the output transformer."""
@@ -272,12 +269,13 @@ class TurnRunner:
         )
 
 
-def _call_limit_input(endpoint: EndpointSettings, session: Session, flow_event: dict[str, Any]) -> FlowInput:
+def _event_input(endpoint: EndpointSettings, session: Session, event: str, value: dict[str, Any]) -> FlowInput:
+    """An event the endpoint raises itself (disconnect, maxCallDuration), its value also as data."""
     return FlowInput(
-        type=flow_event["type"],
-        event=flow_event["event"],
-        value=flow_event["value"],
-        data=dict(flow_event["value"]),
+        type="event",
+        event=event,
+        value=value,
+        data=dict(value),
         userId=session.user_id,
         sessionId=session.conversation,
         URLToken=endpoint.url_token,

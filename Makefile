@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export PYTHONPATH := $(CURDIR)/layers/runtime
+export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
@@ -18,23 +18,23 @@ $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.local.emulator
+	$(PY) -m audiocodes_devtools.emulator
 
 call: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.local.phone
+	$(PY) -m audiocodes_devtools.phone
 
 # From a second terminal, into the call `make call` shows: make inject SESSION=<id> TEXT="payment received"
 inject notify: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.local.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
+	$(PY) -m audiocodes_devtools.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
 
 # Analytics of the calls made against `make run` (its moto listens on MOTO_PORT, default 5055).
 transcript summary: export AWS_ENDPOINT_URL = http://127.0.0.1:$(or $(MOTO_PORT),5055)
 transcript summary: export AWS_ACCESS_KEY_ID = local
 transcript summary: export AWS_SECRET_ACCESS_KEY = local
 transcript: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.analytics --table audiocodes-endpoint-local-AnalyticsTable transcript $(or $(ENDPOINT),demo) "$(CONVERSATION)"
+	$(PY) -m audiocodes_devtools.analytics_cli --table audiocodes-endpoint-local-AnalyticsTable transcript $(or $(ENDPOINT),demo) "$(CONVERSATION)"
 summary: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.analytics --table audiocodes-endpoint-local-AnalyticsTable summary $(or $(ENDPOINT),demo)
+	$(PY) -m audiocodes_devtools.analytics_cli --table audiocodes-endpoint-local-AnalyticsTable summary $(or $(ENDPOINT),demo)
 
 test: lint typecheck pytest sam-validate
 
@@ -55,10 +55,10 @@ bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
 validate: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.agent_check agent
+	$(PY) -m audiocodes_devtools.agent_check agent
 
 graph: $(VENV)/.installed
-	$(PY) -m audiocodes_endpoint.flows graph $(or $(FLOW),main)
+	$(PY) -m audiocodes_devtools.flows_cli graph $(or $(FLOW),main)
 
 clean:
 	rm -rf $(VENV) .venv-sam .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -16,7 +16,7 @@ def measure(turns: int = 220) -> dict[str, Any]:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from audiocodes_endpoint.local.launcher import emulator_process
+    from audiocodes_devtools.launcher import emulator_process
     from tests.e2e.conftest import demo_agent_with_echo
 
     post_seconds: list[float] = []

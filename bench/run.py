@@ -102,7 +102,7 @@ def moto_handler(analytics: bool = False) -> Iterator[tuple[Callable[..., dict[s
         # Clients copy the session's hooks when created, so register before the handler makes one.
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", meter.before)
         boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", meter.after)
-        from audiocodes_endpoint.local.template import load_template
+        from audiocodes_devtools.template import load_template
 
         tables = load_template(ROOT / "template.yaml").dynamodb_tables()
         boto3.client("dynamodb").create_table(**tables["SessionsTable"].create_table_kwargs("bench-sessions"))
@@ -113,7 +113,7 @@ def moto_handler(analytics: bool = False) -> Iterator[tuple[Callable[..., dict[s
             Name="/audiocodes-endpoint/demo/bot-token", Value=TOKEN, Type="SecureString", Overwrite=True
         )
         app = importlib.import_module("functions.bot_api.app")
-        from audiocodes_endpoint.local.events import http_event
+        from audiocodes_devtools.events import http_event
 
         class Context:
             function_name, memory_limit_in_mb, aws_request_id = "BotApiFunction", 512, "bench"

@@ -42,7 +42,7 @@ def log_output(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 def aws() -> Iterator[None]:
     from moto import mock_aws
 
-    from audiocodes_endpoint.local.moto_atomic import make_dynamodb_writes_atomic
+    from audiocodes_devtools.moto_atomic import make_dynamodb_writes_atomic
 
     make_dynamodb_writes_atomic()  # DynamoDB's conditional writes are atomic; moto's need a lock
     with mock_aws():
@@ -54,7 +54,7 @@ def sessions_table(aws: None) -> str:
     """The sessions table exactly as template.yaml defines it."""
     import boto3
 
-    from audiocodes_endpoint.local.template import load_template
+    from audiocodes_devtools.template import load_template
 
     table = load_template(ROOT / "template.yaml").dynamodb_tables()["SessionsTable"]
     client = boto3.client("dynamodb")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.local.launcher import RunningEmulator, emulator_process
+from audiocodes_devtools.launcher import RunningEmulator, emulator_process
 from tests.conftest import ROOT
 
 E2E_AGENT = Path(__file__).parent / "agent"

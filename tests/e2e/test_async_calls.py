@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from audiocodes_endpoint.local.vaic import Call, VaicClient, VaicError
+from audiocodes_devtools.vaic import Call, VaicClient, VaicError
 
 pytestmark = pytest.mark.e2e
 

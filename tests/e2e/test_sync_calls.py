@@ -2,7 +2,7 @@
 
 import pytest
 
-from audiocodes_endpoint.local.vaic import VaicError
+from audiocodes_devtools.vaic import VaicError
 
 pytestmark = pytest.mark.e2e
 

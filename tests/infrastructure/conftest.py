@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.local.template import HttpRoute, Template, load_template
+from audiocodes_devtools.template import HttpRoute, Template, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,8 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
+from audiocodes_devtools.template import HttpRoute, Template
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.local.template import HttpRoute, Template
 from audiocodes_endpoint.protocol import InboundActivity
 
 from .conftest import REPO_ROOT, route_matches

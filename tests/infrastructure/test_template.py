@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from audiocodes_endpoint.local.template import HttpRoute, Template, TemplateError, load_template
+from audiocodes_devtools.template import HttpRoute, Template, TemplateError, load_template
 
 from .conftest import REPO_ROOT, route_matches
 

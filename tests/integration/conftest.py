@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from audiocodes_endpoint.local.events import http_event
-from audiocodes_endpoint.local.sqs_poller import SqsPoller
-from audiocodes_endpoint.local.template import load_template
+from audiocodes_devtools.events import http_event
+from audiocodes_devtools.sqs_poller import SqsPoller
+from audiocodes_devtools.template import load_template
 from tests.conftest import ROOT
 
 TOKEN = "integration-token"

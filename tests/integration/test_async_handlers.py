@@ -5,8 +5,8 @@ import json
 import boto3
 import pytest
 
+from audiocodes_devtools.sqs_poller import SqsPoller
 from audiocodes_endpoint.delivery import ConnectionGone
-from audiocodes_endpoint.local.sqs_poller import SqsPoller
 from tests.integration.conftest import (
     ASYNC_TOKEN,
     FakeLambdaContext,

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from audiocodes_endpoint.local.template import load_template
+from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.privacy import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from audiocodes_endpoint.local.events import http_event
+from audiocodes_devtools.events import http_event
 from tests.integration.conftest import (
     ASYNC_TOKEN,
     CONVERSATION_ASYNC,

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from audiocodes_endpoint.local.sqs_poller import SqsPoller
+from audiocodes_devtools.sqs_poller import SqsPoller
 from tests.conftest import ROOT
 from tests.integration import conftest as integration
 from tests.integration.conftest import FakeLambdaContext, pushed

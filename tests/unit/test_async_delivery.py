@@ -8,9 +8,9 @@ from audiocodes_endpoint.conversation import Conversations
 from audiocodes_endpoint.delivery import SocketOutlet
 from audiocodes_endpoint.flows.turn import FlowState, TurnResult
 from audiocodes_endpoint.protocol import InboundActivity, message
-from audiocodes_endpoint.sessions.memory import InMemorySessionStore
 from audiocodes_endpoint.settings import EndpointSettings
 from tests.fakes.flows import EchoFlow
+from tests.fakes.session_store import InMemorySessionStore
 from tests.fakes.sockets import RecordingPusher
 
 ENDPOINT = EndpointSettings(name="a", url_token="a", flow="main", bot_token="env:X", async_mode=True)

@@ -4,9 +4,9 @@ import pytest
 
 from audiocodes_endpoint.conversation import ConversationEnded, ConversationNotFound, Conversations
 from audiocodes_endpoint.protocol import InboundActivity
-from audiocodes_endpoint.sessions.memory import InMemorySessionStore
 from audiocodes_endpoint.settings import EndpointSettings
 from tests.fakes.flows import EchoFlow
+from tests.fakes.session_store import InMemorySessionStore
 
 ENDPOINT = EndpointSettings(name="demo", url_token="demo", flow="main", bot_token="env:X", default_region="DE")
 

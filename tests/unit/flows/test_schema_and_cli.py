@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from audiocodes_devtools.flows_cli import main
 from audiocodes_endpoint.flows import flow_json_schema
-from audiocodes_endpoint.flows.cli import main
 from audiocodes_endpoint.flows.model import NODE_CLASSES
 from audiocodes_endpoint.flows.yamlio import parse
 
@@ -19,7 +19,7 @@ SCHEMA = REPO / "schemas" / "flow.schema.json"
 
 def test_committed_schema_is_current() -> None:
     # Given the schema generated from the models, Then it equals the committed file
-    # (regenerate with `python -m audiocodes_endpoint.flows schema`)
+    # (regenerate with `python -m audiocodes_devtools.flows_cli schema`)
     assert json.loads(SCHEMA.read_text(encoding="utf-8")) == flow_json_schema()
 
 

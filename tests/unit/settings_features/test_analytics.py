@@ -7,6 +7,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from audiocodes_devtools.analytics_cli import main
+from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.analytics import (
     Analytics,
     Summary,
@@ -16,11 +18,9 @@ from audiocodes_endpoint.analytics import (
     prepare,
     summarize,
 )
-from audiocodes_endpoint.analytics.__main__ import main
 from audiocodes_endpoint.analytics.dynamodb import INDEX, DynamoDBAnalyticsStore
-from audiocodes_endpoint.analytics.memory import InMemoryAnalyticsStore
-from audiocodes_endpoint.local.template import load_template
 from audiocodes_endpoint.privacy import MASK, DataProtectionSettings
+from tests.fakes.analytics_store import InMemoryAnalyticsStore
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[2]

@@ -10,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .flows import check_agent
-from .nlu_connectors import NluSetupError, connector_for
-from .settings import SettingsError, load_endpoints
-from .transformers import TransformerError, Transformers, endpoint_object
+from audiocodes_endpoint.flows import check_agent
+from audiocodes_endpoint.nlu_connectors import NluSetupError, connector_for
+from audiocodes_endpoint.settings import SettingsError, load_endpoints
+from audiocodes_endpoint.transformers import TransformerError, Transformers, endpoint_object
 
 
 def check(agent_dir: Path) -> tuple[list[str], list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from . import TurnRecord
+from audiocodes_endpoint.analytics import TurnRecord
 
 
 class InMemoryAnalyticsStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 
-from . import ConflictError, Session, session_key
+from audiocodes_endpoint.sessions import ConflictError, Session, session_key
 
 
 class InMemorySessionStore:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from audiocodes_endpoint.local.phone import (
+from audiocodes_devtools.phone import (
     Ending,
     HangUp,
     Invalid,
@@ -23,7 +23,7 @@ from audiocodes_endpoint.local.phone import (
     render_activity,
     render_ws_activity,
 )
-from audiocodes_endpoint.local.vaic import (
+from audiocodes_devtools.vaic import (
     BotProtocolError,
     check_bot_activities,
     event_activity,

@@ -37,7 +37,7 @@ from .sqs_poller import SqsPoller
 from .template import FunctionSpec, Template, load_template
 from .websocket_gateway import WebSocketGateway
 
-ROOT = Path(__file__).resolve().parents[4]
+ROOT = Path(__file__).resolve().parents[2]
 LOCAL_REGION = "eu-central-1"
 LOCAL_PREFIX = "audiocodes-endpoint-local-"
 CONNECTIONS_PATH = re.compile(r"^/@connections/(?P<id>[^/]+)$")
@@ -253,7 +253,7 @@ class Emulator:
 
     def _store_secrets(self) -> None:
         """Each endpoint's bot token and inject API key, where its settings say they live."""
-        from ..settings import load_endpoints
+        from audiocodes_endpoint.settings import load_endpoints
 
         for endpoint in load_endpoints(Path(os.environ["AGENT_DIR"])).values():
             self.tokens[endpoint.url_token] = _store_secret(

@@ -1,6 +1,6 @@
 """A terminal phone: call the bot as VoiceAI Connect would, typing what the caller says.
 
-    python -m audiocodes_endpoint.local.phone --bot-url http://127.0.0.1:3000/demo --token local-demo-token
+    python -m audiocodes_devtools.phone --bot-url http://127.0.0.1:3000/demo --token local-demo-token
 
 Lines read from stdin become caller activities (see HELP). Stdin may be a pipe, so scripted demos
 and tests can drive a whole call. Rendering and command parsing are pure functions; the I/O around
@@ -26,7 +26,7 @@ from typing import Any, TextIO
 import httpx
 from websockets.exceptions import WebSocketException
 
-from audiocodes_endpoint.local.vaic import (
+from audiocodes_devtools.vaic import (
     DEFAULT_CALLEE,
     Activity,
     BotProtocolError,

@@ -1,4 +1,4 @@
-"""``python -m audiocodes_endpoint.flows``: validate an agent, draw a flow, write the JSON Schema."""
+"""``python -m audiocodes_devtools.flows_cli``: validate an agent, draw a flow, write the JSON Schema."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DEFAULT_SCHEMA = Path("schemas/flow.schema.json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m audiocodes_endpoint.flows", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m audiocodes_devtools.flows_cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     validate = commands.add_parser("validate", help="check every flow, intent and extension of an agent")
     validate.add_argument("agent_dir", nargs="?", type=Path, default=DEFAULT_AGENT)
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _validate(agent_dir: Path) -> int:
-    from .loader import check_agent
+    from audiocodes_endpoint.flows.loader import check_agent
 
     report = check_agent(agent_dir)
     for warning in report.warnings:
@@ -52,8 +52,9 @@ def _validate(agent_dir: Path) -> int:
 
 
 def _graph(agent_dir: Path, flow: str, out: Path | None) -> int:
-    from .graph import mermaid
-    from .loader import AgentLoadError, load_agent
+    from audiocodes_endpoint.flows.loader import AgentLoadError, load_agent
+
+    from .flow_graph import mermaid
 
     try:
         agent = load_agent(agent_dir)
@@ -80,7 +81,7 @@ def _graph(agent_dir: Path, flow: str, out: Path | None) -> int:
             source = Path(temp) / f"{flow}.mmd"
             source.write_text(text, encoding="utf-8")
             # mmdc found on PATH, with our own file names: no shell, no untrusted input.
-            done = subprocess.run([renderer, "-i", str(source), "-o", str(out)], check=False)  # noqa: S603
+            done = subprocess.run([renderer, "-i", str(source), "-o", str(out)], check=False)
         if done.returncode != 0:
             return done.returncode
     else:
@@ -90,9 +91,13 @@ def _graph(agent_dir: Path, flow: str, out: Path | None) -> int:
 
 
 def _schema(out: Path) -> int:
-    from .model import flow_json_schema
+    from audiocodes_endpoint.flows.model import flow_json_schema
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(flow_json_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {out}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,14 +63,14 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "PORT": str(port),
         "MOTO_PORT": str(free_port()),
-        "PYTHONPATH": str(ROOT / "layers" / "runtime"),
+        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools")),
         "EMULATOR_QUIET": "1",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     if agent_dir is not None:
         env["LOCAL_AGENT_DIR"] = str(agent_dir)
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "audiocodes_endpoint.local.emulator"],
+        [sys.executable, "-u", "-m", "audiocodes_devtools.emulator"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

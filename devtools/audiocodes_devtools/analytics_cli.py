@@ -1,7 +1,7 @@
 """Read the analytics table from a terminal.
 
-    python -m audiocodes_endpoint.analytics transcript <endpoint> <conversation> [--json]
-    python -m audiocodes_endpoint.analytics summary <endpoint> [--days N] [--json]
+    python -m audiocodes_devtools.analytics_cli transcript <endpoint> <conversation> [--json]
+    python -m audiocodes_devtools.analytics_cli summary <endpoint> [--days N] [--json]
 
 The table is ``--table`` or ``$ANALYTICS_TABLE``; boto3 finds AWS (or the local emulator's moto, via
 ``AWS_ENDPOINT_URL``) the usual way.
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from . import AnalyticsStore, Summary, TurnRecord, summarize
-from .dynamodb import DynamoDBAnalyticsStore
+from audiocodes_endpoint.analytics import AnalyticsStore, Summary, TurnRecord, summarize
+from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, store: AnalyticsStore | None = None) -> int:
@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, store: Ana
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m audiocodes_endpoint.analytics", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m audiocodes_devtools.analytics_cli", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--table", help="analytics table name (default: $ANALYTICS_TABLE)")
     commands = parser.add_subparsers(dest="command", required=True)
     transcript = commands.add_parser("transcript", help="what was said in one call, turn by turn")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from .model import Flow
-from .nodes.base import NodeBase
-from .nodes.logic import CallFlow, Goto
+from audiocodes_endpoint.flows.model import Flow
+from audiocodes_endpoint.flows.nodes.base import NodeBase
+from audiocodes_endpoint.flows.nodes.logic import CallFlow, Goto
 
 # Node shapes by role: decisions are diamonds, waits are hexagons, call ends are stadiums,
 # integrations are subroutines, everything else a box.

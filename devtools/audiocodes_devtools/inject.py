@@ -1,7 +1,7 @@
 """Inject into or notify a live call from a second terminal (`make inject` / `make notify`).
 
-    python -m audiocodes_endpoint.local.inject inject --session <conversation id> --text "payment received"
-    python -m audiocodes_endpoint.local.inject notify --session <id> --text "Your agent is on the way"
+    python -m audiocodes_devtools.inject inject --session <conversation id> --text "payment received"
+    python -m audiocodes_devtools.inject notify --session <id> --text "Your agent is on the way"
 
 The phone (`make call`) prints the conversation id when the call starts.
 """

@@ -19,7 +19,7 @@ from .observability import count, logger
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
 from .sessions import ConflictError, Session, SessionStore
 from .settings import EndpointSettings
-from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner
+from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner, with_number_metadata
 
 if TYPE_CHECKING:
     from .analytics import TurnRecord
@@ -208,9 +208,9 @@ class Conversations:
         def run(session: Session) -> TurnOutput:
             def make_input() -> FlowInput:
                 return FlowInput(
-                    text=text, data=dict(data or {}), userId=session.user_id, sessionId=session.conversation,
-                    URLToken=endpoint.url_token, type="inject", event=None if text else "inject",
-                    execution=session.execution,
+                    text=text, data=with_number_metadata(session, dict(data or {})), userId=session.user_id,
+                    sessionId=session.conversation, URLToken=endpoint.url_token, kind="inject",
+                    event=None if text else "inject", execution=session.execution, inputId=injection_id,
                 )  # fmt: skip
 
             return self.turns.run(
@@ -328,13 +328,16 @@ class Conversations:
             # Masked with the endpoint's data_protection.mask_logging (the default).
             logger.info("call started", extra={"caller": caller_input.caller,
                         "callee": caller_input.parameters.get("callee"), "country": metadata["country"]})  # fmt: skip
+        else:
+            data = with_number_metadata(session, data)
         return FlowInput(
             text=caller_input.text,
             data=data,
             userId=session.user_id,
             sessionId=session.conversation,
             URLToken=endpoint.url_token,
-            type=caller_input.type,
+            kind=caller_input.type,
+            inputId=caller_input.activity_id,
             event=caller_input.event,
             value=caller_input.value,
             language=caller_input.language,

@@ -257,7 +257,7 @@ class TurnRunner:
             started_at=started,
             latency_ms=int((self.clock() - started) * 1000),
             flow=endpoint.flow,
-            input_type=inp.type if inp is not None else "message",
+            input_type=inp.kind if inp is not None else "message",
             event=inp.event if inp is not None else None,
             intent=inp.intent if inp is not None else None,
             intent_score=inp.intentScore if inp is not None else None,
@@ -272,15 +272,24 @@ class TurnRunner:
 def _event_input(endpoint: EndpointSettings, session: Session, event: str, value: dict[str, Any]) -> FlowInput:
     """An event the endpoint raises itself (disconnect, maxCallDuration), its value also as data."""
     return FlowInput(
-        type="event",
+        kind="event",
         event=event,
         value=value,
-        data=dict(value),
+        data=with_number_metadata(session, dict(value)),
         userId=session.user_id,
         sessionId=session.conversation,
         URLToken=endpoint.url_token,
         execution=session.execution,
     )
+
+
+def with_number_metadata(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """``input.data.numberMetaData`` on every turn, as Cognigy's tokens read it (from the call's start)."""
+    call = session.context.get("call")
+    metadata = call.get("numberMetaData") if isinstance(call, dict) else None
+    if metadata is not None and "numberMetaData" not in data:
+        data = {**data, "numberMetaData": metadata}
+    return data
 
 
 def turn_options(endpoint: EndpointSettings) -> TurnOptions:

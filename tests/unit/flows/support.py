@@ -72,6 +72,7 @@ class Call:
         self.context: dict[str, Any] = context if context is not None else {}
         self.execution = 0
         self.emitted: list[Activity] = []
+        self.asked: dict[str, Any] | None = None
 
     def turn(self, **fields: Any) -> list[dict[str, Any]]:
         self.execution += 1
@@ -89,16 +90,25 @@ class Call:
         return [wire(a) for a in result.outputs]
 
     def start(self, **parameters: Any) -> list[dict[str, Any]]:
-        return self.turn(type="event", event="start", data=parameters)
+        outputs = self.turn(kind="event", event="start", data=parameters)
+        return self._strip_events_request(outputs)
+
+    def _strip_events_request(self, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The call's first answer opens with the request for the events the flow needs: it is kept
+        in ``self.asked`` (tests about events check it there), the rest is returned."""
+        first = outputs[0].get("sessionParams", {}) if outputs and outputs[0].get("name") == "config" else {}
+        if "sendEventsToBot" in first and set(first) <= {"sendEventsToBot", "userNoInputSendEvent", *self.options.call_setup}:
+            self.asked = outputs.pop(0)["sessionParams"]
+        return outputs
 
     def says(self, text: str, **fields: Any) -> list[dict[str, Any]]:
         return self.turn(text=text, **fields)
 
     def keys(self, digits: str) -> list[dict[str, Any]]:
-        return self.turn(type="event", event="DTMF", text=digits, value=digits)
+        return self.turn(kind="event", event="DTMF", text=digits, value=digits)
 
     def event(self, name: str, value: Any = None) -> list[dict[str, Any]]:
-        return self.turn(type="event", event=name, value=value)
+        return self.turn(kind="event", event=name, value=value)
 
     def silence(self, count: int = 1) -> list[dict[str, Any]]:
         return self.event("noUserInput", count)

@@ -196,14 +196,15 @@ def test_async_demo_speaks_before_the_slow_lookup(http_stub: str) -> None:
         inp = FlowInput(userId="u", sessionId="s", URLToken="demo", **fields)
         return engine.run_turn("async_demo", state, inp, {}, emit, options).state
 
-    state = turn(FlowState(), type="event", event="start")
+    state = turn(FlowState(), kind="event", event="start")
     assert [a.name or a.text for _, a in emitted] == [
+        "config",  # the events the flow handles (sendEventsToBot)
         "config",
         "Welcome to Example Bank's balance line. Please say or key in your account number.",
     ]
     emitted.clear()
     # When the caller keys the account number
-    state = turn(state, type="event", event="DTMF", text="1234")
+    state = turn(state, kind="event", event="DTMF", text="1234")
     # Then "let me check" was emitted at once, the answer ~1.5 s later, then goodbye and hang-up
     assert [a.text or a.name for _, a in emitted] == [
         "Let me check that for you.",

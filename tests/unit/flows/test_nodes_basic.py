@@ -227,8 +227,13 @@ def test_goto_call_and_return_between_flows(tmp_path: Path) -> None:
         },
     )
     call = Call(agent)
-    # When the call starts, Then main runs into the called flow's question
-    assert call.start() == [say("main"), say("Which?")]
+    # When the call starts, Then main runs into the called flow's question, first asking VAIC for
+    # the silence event that question needs (main itself needed none)
+    assert call.start() == [
+        say("main"),
+        ev("config", sessionParams={"sendEventsToBot": ["noUserInput"], "userNoInputSendEvent": True}),
+        say("Which?"),
+    ]
     assert call.state.stack == [{"flow": "main", "node": "c"}]
     assert call.state.waiting is not None and call.state.waiting["flow"] == "lookup"
     # When the caller answers, Then the called flow returns to main, which jumps to `bye` and ends

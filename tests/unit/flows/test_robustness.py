@@ -28,7 +28,7 @@ json_values = st.recursive(
 
 def _waiting_at_menu() -> tuple[FlowState, dict[str, Any]]:
     state, context = FlowState(), {"call": {"numberMetaData": {"country": "DE"}}}
-    for fields in ({"type": "event", "event": "start"}, {"text": "yes"}):
+    for fields in ({"kind": "event", "event": "start"}, {"text": "yes"}):
         result = ENGINE.run_turn(
             "main", state, FlowInput(userId="u", sessionId="s", URLToken="t", **fields), context, lambda a: None,
             OPTIONS,
@@ -49,7 +49,7 @@ MENU_STATE, MENU_CONTEXT = _waiting_at_menu()
 )
 def test_any_event_at_the_menu_never_crashes(name: str, value: Any, text: str | None) -> None:
     # Given the demo waiting at its menu, When any event with any payload arrives
-    inp = FlowInput(userId="u", sessionId="s", URLToken="t", type="event", event=name, value=value, text=text)
+    inp = FlowInput(userId="u", sessionId="s", URLToken="t", kind="event", event=name, value=value, text=text)
     sent: list[Activity] = []
     result = ENGINE.run_turn("main", MENU_STATE, inp, MENU_CONTEXT, sent.append, OPTIONS)
     # Then the turn completes, outputs are what was emitted, and the state stays JSON
@@ -107,7 +107,7 @@ def test_the_callers_state_and_context_are_not_modified(tmp_path: Path) -> None:
     # Then the results are new objects and the inputs are unchanged (a failed turn leaves them intact)
     assert state == FlowState() and context == {"x": {"y": 0}}
     assert result.context == {"x": {"y": 1}} and result.state.waiting is not None
-    assert result.outputs and result.outputs[0].text == "Q"
+    assert result.outputs and result.outputs[-1].text == "Q"
 
 
 def test_a_failing_emit_is_not_reported_as_a_flow_error(tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..protocol import Activity
+from .events import flow_events
 from .loader import Agent
 from .model import Flow
 from .nodes.base import NodeBase
@@ -73,6 +74,7 @@ class FlowEngine:
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
+        self._events = {name: flow_events(flow) for name, flow in agent.flows.items()}
 
     def run_turn(
         self,
@@ -96,13 +98,19 @@ class FlowEngine:
             options=options,
             emit=_no_emit if disconnect else emit,
             silent=disconnect,
+            requested_events=list(state.events),
         )
         if disconnect:
             self._disconnect(turn, state, flow_name)
         else:
+            if state.waiting is None and not state.stack and not state.ended:
+                # The call's first answer asks VAIC for every event the entry flow (and the
+                # endpoint's call_events) handles, with the endpoint's own call settings.
+                turn.ask_for(self._events[flow_name] | options.call_events, **options.call_setup)
             start = self._route(turn, state, flow_name)
             if start is not None:
                 self._execute(turn, state, start)
+        state.events = turn.requested_events
         return TurnResult(state=state, context=turn.context, outputs=list(turn.outputs), path=turn.path)
 
     # --- routing ---------------------------------------------------------------------------------
@@ -220,11 +228,13 @@ class FlowEngine:
                     )
                 step = self._run_node(turn, flow_name, str(step.node))
             elif isinstance(step, Jump):
+                turn.ask_for(self._events.get(step.flow, ()))  # entering a flow that handles more events
                 flow_name, step = step.flow, Next(step.node or self._flow(step.flow).start)
             elif isinstance(step, Call):
                 if len(state.stack) >= MAX_CALL_DEPTH:
                     raise FlowError(f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}")
                 state.stack.append({"flow": flow_name, "node": step.returns_to})
+                turn.ask_for(self._events.get(step.flow, ()))
                 flow_name, step = step.flow, Next(self._flow(step.flow).start)
             elif isinstance(step, Wait):
                 state.waiting = {**step.data, "flow": flow_name, "node": turn.node_id}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import Activity
+from ..protocol import Activity, event
+from .events import events_request
+from .sentences import input_mode, sentence_type
 from .templating import TemplateRuntimeError, Templates
 from .turn import Emit, FlowError, FlowInput, TurnOptions
 
@@ -35,12 +38,16 @@ class Turn:
     flow: str = ""
     node_id: str = ""
     path: list[str] = field(default_factory=list)  # flow:node of every node run, for analytics
+    requested_events: list[str] = field(default_factory=list)  # what VAIC was asked to send (sendEventsToBot)
     _input: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # ``input`` as templates see it: Cognigy's Input object plus ``result`` (the last answer).
         self._input = self.input.model_dump()
         self._input["result"] = None
+        # Cognigy's sentence type and input mode, of the text the flow gets (after transformers).
+        self._input["type"] = sentence_type(self.input.text) if self.input.event is None else None
+        self._input["mode"] = input_mode(self.input.text, self.input.data)
 
     @property
     def result(self) -> Any:
@@ -69,6 +76,18 @@ class Turn:
                 self.emit(activity)
             except Exception as error:
                 raise EmitFailed(error) from error
+
+    def ask_for(self, events: Iterable[str], **session_params: Any) -> None:
+        """Make sure VAIC sends ``events``: one ``config`` with the whole new ``sendEventsToBot`` list
+        (plus ``session_params``) when something is missing; nothing when all were asked for."""
+        missing = set(events) - set(self.requested_events)
+        if not missing and not session_params:
+            return
+        params = dict(session_params)
+        if missing:
+            self.requested_events = sorted(set(self.requested_events) | missing)
+            params.update(events_request(self.requested_events, newly=missing))
+        self.send(event("config", session_params=params))
 
     # --- templates -------------------------------------------------------------------------------
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+import uuid
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..protocol import Activity
+from ..protocol import Activity, timestamp_now
 
 Emit = Callable[[Activity], None]
 """Called with each output as the flow produces it (async mode pushes it at once)."""
@@ -17,7 +18,7 @@ Emit = Callable[[Activity], None]
 class FlowInput(BaseModel):
     """The flow's ``input``: lives for one turn. Field names follow Cognigy's Input object."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     text: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
@@ -25,7 +26,15 @@ class FlowInput(BaseModel):
     sessionId: str
     URLToken: str
     channel: str = "audiocodes"
-    type: str = "message"  # "message" | "event" | "inject"
+    # Cognigy's endpointType for its AudioCodes endpoint (Cognigy docs, Input object).
+    endpointType: str = "audioCodes"
+    inputId: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    """The activity (or inject) id: the same input retried keeps its id."""
+    currentTime: str = Field(default_factory=timestamp_now)
+    """When the input arrived, ISO-8601 UTC (Cognigy: the time the message was received)."""
+    kind: Literal["message", "event", "inject"] = "message"
+    """Ours: what brought the input. (Cognigy's ``input.type`` is the sentence type; templates see
+    it, and ``input.mode``, computed from the text the flow gets: :mod:`.sentences`.)"""
     event: str | None = None  # start, DTMF, noUserInput, transferStatus, playUrlFailed, disconnect, ...
     value: Any = None
     language: str | None = None
@@ -44,6 +53,7 @@ class FlowState(BaseModel):
     stack: list[dict[str, Any]] = Field(default_factory=list)  # engine-owned frames
     waiting: dict[str, Any] | None = None  # engine-owned: the node waiting for input and its retries
     ended: bool = False
+    events: list[str] = Field(default_factory=list)  # engine-owned: what sendEventsToBot asked VAIC for
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,12 @@ class TurnOptions:
     http_timeout_seconds: float = 10.0
     allow_private_network: bool = False
     variables: Mapping[str, str] = field(default_factory=dict)
+    call_events: frozenset[str] = frozenset()
+    """Opt-in VAIC events the endpoint itself handles (``call_events``), asked for with the flow's."""
+    call_setup: Mapping[str, Any] = field(default_factory=dict)
+    """Session parameters the endpoint sends in the first answer of every call (e.g. ``bot_delay``)."""
+    default_region: str = "US"
+    """Region for phone numbers written in national form (transfer targets)."""
 
 
 @dataclass

@@ -54,6 +54,10 @@ class NodeBase(BaseModel):
         """A short label for the graph."""
         return ""
 
+    def needs_events(self) -> frozenset[str]:
+        """Opt-in VAIC events (``sendEventsToBot``) this node waits for; asked for when its flow starts."""
+        return frozenset()
+
     # --- nodes that wait for input (question, transfer) override these -------------------------
 
     def accepts(self, turn: Turn, waiting: dict[str, Any]) -> bool:

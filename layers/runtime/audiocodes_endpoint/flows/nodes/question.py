@@ -107,6 +107,9 @@ class Question(Linear):
     def accepts(self, turn: Turn, waiting: dict[str, Any]) -> bool:
         return turn.input.event in (None, "DTMF", "noUserInput")
 
+    def needs_events(self) -> frozenset[str]:
+        return frozenset({"noUserInput"})  # silences are reprompted, then on_no_input
+
     def resume(self, turn: Turn, waiting: dict[str, Any]) -> Step:
         retries, no_inputs = int(waiting.get("retries", 0)), int(waiting.get("no_inputs", 0))
         if turn.input.event == "noUserInput":

@@ -64,7 +64,7 @@ def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, ana
     assert [r.turn for r in records] == [1, 2, 3, 4]
     assert records[1].caller_text == "no" and "Example Bank" in (records[0].bot_text or "")
     assert records[2].intent == "agent" and records[2].outcome == "transfer"
-    assert records[0].node_path[:2] == ("main:setup", "main:keys") and "main:transfer" in records[2].node_path
+    assert records[0].node_path[:2] == ("main:setup", "main:hints") and "main:transfer" in records[2].node_path
     assert (records[3].outcome, records[3].outcome_detail) == ("disconnect", "transferred")
     summary = summarize("demo", store.endpoint_turns("demo", since=time.time() - 3600))
     assert summary.calls == 1 and summary.transfers == 1

@@ -14,7 +14,18 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .call_handling import BotDelaySettings, CallEventSettings, OnErrorSettings, check_call_events, check_targets
 
 from .nlu_connectors import NluSettings
 from .privacy import DataProtectionSettings
@@ -81,6 +92,14 @@ class EndpointSettings(_Strict):
     apology_text: Annotated[str, StringConstraints(min_length=1, max_length=500)] = (
         "Sorry, something went wrong on our side. Please call again later. Goodbye."
     )
+    on_error: OnErrorSettings = OnErrorSettings()
+    """When the flow fails: ``apology`` (``apology_text``, then hang up) or ``transfer`` (call failover)."""
+    bot_delay: BotDelaySettings | None = None
+    """VAIC's bot-delay filler for every call (``botNoInput*``), sent in the call's first answer."""
+    call_events: Annotated[dict[str, CallEventSettings], AfterValidator(check_call_events)] = Field(
+        default_factory=dict
+    )
+    """VAIC event or ``disconnect[:reasonCode]`` -> action (inject, flow, transfer, nothing)."""
     transformers: TransformerSettings = TransformerSettings()
     data_protection: DataProtectionSettings = DataProtectionSettings()
     nlu: NluSettings = NluSettings()
@@ -99,6 +118,11 @@ class EndpointSettings(_Strict):
         if isinstance(value, str) and not re.match(r"^(env|ssm|secretsmanager):", value):
             raise ValueError("must be a reference (env:NAME, ssm:/path or secretsmanager:name), never the secret")
         return value
+
+    @model_validator(mode="after")
+    def _dialable_targets(self) -> EndpointSettings:
+        check_targets(self.default_region, self.on_error, self.call_events)
+        return self
 
     @field_validator("variables", mode="after")
     @classmethod

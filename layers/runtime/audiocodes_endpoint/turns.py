@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .call_handling import event_actions, failure_activities
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
 from .observability import count, logger
-from .protocol import Activity, event, message
+from .protocol import Activity
 from .session_policy import check_call_limit
 from .sessions import Session
 from .settings import EndpointSettings
@@ -192,10 +193,10 @@ class TurnRunner:
         except Exception:
             if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
                 raise collect.delivery_failures[0] from None
-            logger.exception("flow failed; the call is ended with an apology", extra={"turn_id": collect.turn_id})
+            logger.exception("flow failed; on_error takes over", extra={"turn_id": collect.turn_id})
             count("FlowErrors")
-            collect(message(endpoint.apology_text))
-            collect(event("hangup", activity_params={"hangupReason": "bot error"}))
+            for activity in failure_activities(endpoint.on_error, endpoint.apology_text, endpoint.default_region):
+                collect(activity)  # apology + hang-up, or the failover transfer
             session.flow_state = {**session.flow_state, "ended": True}
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
         record = self._record(endpoint, session, inp, started, collect.produced[already:])
@@ -300,4 +301,7 @@ def turn_options(endpoint: EndpointSettings) -> TurnOptions:
         http_timeout_seconds=limits.http_timeout_seconds,
         allow_private_network=limits.allow_private_network,
         variables=endpoint.variables,
+        call_events=event_actions(endpoint.default_region, endpoint.call_events),
+        call_setup=endpoint.bot_delay.session_params() if endpoint.bot_delay else {},
+        default_region=endpoint.default_region,
     )

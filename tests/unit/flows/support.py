@@ -97,7 +97,11 @@ class Call:
         """The call's first answer opens with the request for the events the flow needs: it is kept
         in ``self.asked`` (tests about events check it there), the rest is returned."""
         first = outputs[0].get("sessionParams", {}) if outputs and outputs[0].get("name") == "config" else {}
-        if "sendEventsToBot" in first and set(first) <= {"sendEventsToBot", "userNoInputSendEvent", *self.options.call_setup}:
+        if "sendEventsToBot" in first and set(first) <= {
+            "sendEventsToBot",
+            "userNoInputSendEvent",
+            *self.options.call_setup,
+        }:
             self.asked = outputs.pop(0)["sessionParams"]
         return outputs
 

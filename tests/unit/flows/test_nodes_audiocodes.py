@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.flows import FlowError
+from audiocodes_endpoint.flows import AgentLoadError, FlowError, TurnOptions
 
 from .support import Call, build_agent, ev, say
 
@@ -71,7 +71,7 @@ def test_transfer_as_handover_to_sip(tmp_path: Path) -> None:
 
 def test_templated_transfer_target_is_checked_when_rendered(tmp_path: Path) -> None:
     # Given a target that renders to something that is neither tel: nor sip:
-    with pytest.raises(FlowError, match=r"'http://evil' is not a tel: or sip: URI"):
+    with pytest.raises(FlowError, match=r"transferTarget: 'http://evil' is not a phone number or a sip: URI"):
         run_node(tmp_path, "    type: transfer\n    transferTarget: '{{ context.t }}'\n", {"t": "http://evil"})
 
 
@@ -179,6 +179,7 @@ def test_session_params_sends_only_what_is_set(tmp_path: Path) -> None:
     bargeIn: false
     userNoInputTimeoutMS: 5000
     sttContextPhrases: [balance, agent]
+    sttContextBoost: 10
     googleInteractionType: PHONE_CALL
     additional: {sendEventsToBot: [noUserInput], bargeIn: true, customParam: x}
 """,
@@ -194,7 +195,7 @@ def test_session_params_sends_only_what_is_set(tmp_path: Path) -> None:
                 "customParam": "x",
                 "language": "de-DE",
                 "userNoInputTimeoutMS": 5000,
-                "sttContextPhrases": ["balance", "agent"],
+                "sttSpeechContexts": [{"phrases": ["balance", "agent"], "boost": 10}],  # AudioCodes' name
                 "googleInteractionType": "PHONE_CALL",
             },
         )
@@ -212,12 +213,10 @@ def test_session_params_rendered_values_are_checked(tmp_path: Path) -> None:
     [
         (
             "start",
-            "    callRecordingId: '{{ input.sessionId }}'\n    callRecordingDestUsername: rec\n"
-            "    callRecordingServer: SRS\n",
+            "    callRecordingId: '{{ input.sessionId }}'\n    callRecordingDestUsername: rec\n",
             ev(
                 "startCallRecording",
                 activityParams={
-                    "callRecordingServer": "SRS",
                     "callRecordingId": "conv-1",
                     "callRecordingDestUsername": "rec",
                 },
@@ -233,13 +232,80 @@ def test_call_recording(tmp_path: Path, action: str, fields: str, expected: dict
     assert run_node(tmp_path, f"    type: call_recording\n    action: {action}\n{fields}") == [expected]
 
 
+def test_recording_server_is_vaic_configuration_not_a_flow_field(tmp_path: Path) -> None:
+    # Given a start node that names the SRS (an administrative parameter in VAIC), Then load refuses it
+    with pytest.raises(AgentLoadError, match="callRecordingServer is a VoiceAI Connect bot administrative parameter"):
+        run_node(tmp_path, "    type: call_recording\n    action: start\n    callRecordingServer: SRS\n")
+
+
+START_WITH_PARTICIPANTS = {
+    "call": {
+        "participants": [
+            {"participant": "customer", "uriUser": "+4930111"},
+            {"participant": "agent-17", "uriUser": "+4930222"},
+        ]
+    },
+    "who": "agent-17",
+}
+
+
 @pytest.mark.parametrize(
     ("action", "target", "participants"),
-    [("start", "both", ["caller", "callee"]), ("stop", "caller", ["caller"]), ("start", "callee", ["callee"])],
+    [
+        ("start", "both", ["caller", "callee"]),
+        ("stop", "caller", ["caller"]),
+        ("start", "callee", ["callee"]),
+        ("start", "all", ["customer", "agent-17"]),  # what start.parameters.participants listed
+        ("start", "customer", ["customer"]),  # free-form, as AudioCodes' sample sends them
+        ("stop", "'{{ context.who }}'", ["agent-17"]),  # templated
+    ],
 )
 def test_agent_assist(tmp_path: Path, action: str, target: str, participants: list[str]) -> None:
-    outputs = run_node(tmp_path, f"    type: agent_assist\n    action: {action}\n    targetParticipant: {target}\n")
+    outputs = run_node(
+        tmp_path,
+        f"    type: agent_assist\n    action: {action}\n    targetParticipant: {target}\n",
+        START_WITH_PARTICIPANTS,
+    )
     assert outputs == [ev(f"{action}Recognition", activityParams={"targetParticipant": p}) for p in participants]
+
+
+def test_agent_assist_all_without_participants_fails_closed(tmp_path: Path) -> None:
+    with pytest.raises(FlowError, match="listed no participants"):
+        run_node(tmp_path, "    type: agent_assist\n    action: start\n    targetParticipant: all\n")
+
+
+@pytest.mark.parametrize(
+    ("target", "region", "sent"),
+    [
+        ("+4930 1234567", "US", "tel:+49301234567"),  # E.164 with a space
+        ("tel:0049 (30) 123-4567", "US", "tel:+49301234567"),  # what Cognigy sent unchanged, and we did
+        ("0049-30-1234567", "US", "tel:+49301234567"),  # international with 00
+        ("030 123 45 67", "DE", "tel:+49301234567"),  # national, read in the endpoint's region
+        ("(030) 1234567", "DE", "tel:+49301234567"),
+        ("030.1234567", "DE", "tel:+49301234567"),
+        ("030/1234567", "DE", "tel:+49301234567"),
+        ("(415) 555-0100", "US", "tel:+14155550100"),
+        ("tel:+4930123456789", "DE", "tel:+4930123456789"),
+        ("sip:agent@pbx.example.com", "DE", "sip:agent@pbx.example.com"),
+        ("'{{ context.t }}'", "DE", "tel:+49301234567"),  # templated: normalised once rendered
+    ],
+)
+def test_transfer_targets_are_normalised_to_a_tel_uri(tmp_path: Path, target: str, region: str, sent: str) -> None:
+    agent = build_agent(tmp_path, f"start: n\nnodes:\n  n:\n    type: transfer\n    transferTarget: {target}\n")
+    call = Call(agent, options=TurnOptions(default_region=region), context={"t": "+49 (30) 1234567"})
+    assert call.start() == [ev("transfer", activityParams={"transferTarget": sent})]
+
+
+@pytest.mark.parametrize("target", ["'+1 2'", "'0049'", "http://x", "'+49 30 12a'"])
+def test_transfer_targets_that_are_not_numbers_are_refused_at_load(tmp_path: Path, target: str) -> None:
+    with pytest.raises(AgentLoadError, match="transferTarget"):
+        build_agent(tmp_path, f"start: n\nnodes:\n  n:\n    type: transfer\n    transferTarget: {target}\n")
+
+
+def test_hangup_with_an_empty_reason_sends_the_default(tmp_path: Path) -> None:
+    # Given a reason that renders empty (Cognigy's mapper fell back to a default; "" helps nobody)
+    outputs = run_node(tmp_path, "    type: hangup\n    hangupReason: '{{ context.r }}'\n", {"r": "  "})
+    assert outputs == [ev("hangup", activityParams={"hangupReason": "Bot ended the call"})]
 
 
 def test_send_dtmf(tmp_path: Path) -> None:
@@ -260,6 +326,8 @@ def test_send_dtmf_rendered_digits_are_checked(tmp_path: Path) -> None:
             "    type: barge_in\n    on_speech: true\n    on_dtmf: false\n    min_words: 2\n",
             {"bargeIn": True, "bargeInOnDTMF": False, "bargeInMinWordCount": 2},
         ),
+        # DTMF barge-in also asks VAIC to send the digits (receive-dtmf.htm; Cognigy's mapper did the same)
+        ("    type: barge_in\n    on_dtmf: true\n", {"bargeInOnDTMF": True, "sendDTMF": True}),
         ("    type: barge_in\n    on_speech: true\n", {"bargeIn": True}),
         (
             "    type: continuous_asr\n    enabled: true\n    submit_digit: '#'\n    timeout_ms: 3000\n",

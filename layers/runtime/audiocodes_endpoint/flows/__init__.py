@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .turn import Emit, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
+from .turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
 
 if TYPE_CHECKING:
     from .engine import FlowEngine
@@ -39,6 +39,7 @@ __all__ = [
     "AgentLoadError",
     "BuiltinIntentMatcher",
     "Emit",
+    "EventAction",
     "Flow",
     "FlowEngine",
     "FlowError",

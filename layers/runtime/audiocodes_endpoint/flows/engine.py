@@ -33,14 +33,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..protocol import Activity
-from .events import flow_events
+from ..protocol import Activity, event
+from .events import OPT_IN_EVENTS, flow_events
 from .loader import Agent
 from .model import Flow
 from .nodes.base import NodeBase
 from .runtime import EmitFailed, Turn
 from .steps import Call, End, Jump, Next, Step, Wait
-from .turn import Emit, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
+from .turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
 
 MAX_CALL_DEPTH = 16
 
@@ -106,7 +106,8 @@ class FlowEngine:
             if state.waiting is None and not state.stack and not state.ended:
                 # The call's first answer asks VAIC for every event the entry flow (and the
                 # endpoint's call_events) handles, with the endpoint's own call settings.
-                turn.ask_for(self._events[flow_name] | options.call_events, **options.call_setup)
+                endpoint_events = OPT_IN_EVENTS.intersection(options.call_events)
+                turn.ask_for(self._events[flow_name] | endpoint_events, **options.call_setup)
             start = self._route(turn, state, flow_name)
             if start is not None:
                 self._execute(turn, state, start)
@@ -122,6 +123,9 @@ class FlowEngine:
             return _Start(entry, Next(self._flow(entry).start))
 
         node = self._waiting_node(waiting)
+        action = turn.options.call_events.get(inp.event) if inp.event is not None else None
+        if action is not None:  # the endpoint's call_events win over the flow's handlers
+            return self._apply(turn, state, entry, node, action)
         is_message = inp.event is None
         if node is None and waiting is not None and waiting.get("kind") != "idle" and not state.ended:
             waiting = {"kind": "idle"}  # the flow changed under a live call: treat it as idle
@@ -149,6 +153,44 @@ class FlowEngine:
             state.waiting, state.stack = None, []
             return _Start(entry, Next(self._flow(entry).start))
         return None
+
+    def _apply(
+        self, turn: Turn, state: FlowState, entry: str, node: NodeBase | None, action: EventAction
+    ) -> _Start | None:
+        """One of the endpoint's ``call_events`` actions for the event in ``turn.input``."""
+        if action.action == "flow" and action.flow is not None:
+            flow = self._flow(action.flow)
+            target = action.node or flow.start
+            if target not in flow.nodes:
+                raise FlowError(f"call_events: flow {action.flow!r} has no node {target!r}")
+            return self._interrupt(state, state.waiting, node, (action.flow, target, 0))
+        if action.action == "transfer" and action.transfer is not None:
+            turn.send(event("transfer", activity_params=dict(action.transfer)))
+            state.waiting, state.stack, state.ended = None, [], True
+            return None
+        if action.action == "inject":
+            self._inject(turn, action)
+            return self._route(turn, state, entry)
+        return None  # nothing: the event is dropped, even if the flow has a handler for it
+
+    @staticmethod
+    def _inject(turn: Turn, action: EventAction) -> None:
+        """Replace the event by an inject input carrying the action's text/data (and the event)."""
+        original = turn.input
+        data = {**dict(action.data or {}), "event": original.event, "value": original.value}
+        turn.input = original.model_copy(
+            update={
+                "kind": "inject",
+                "text": action.text,
+                "data": data,
+                "event": None if action.text else "inject",
+                "value": None,
+                "intent": None,
+                "intentScore": None,
+                "slots": {},
+            }  # fmt: skip
+        )
+        turn.__post_init__()
 
     @staticmethod
     def _event_keys(inp: FlowInput, ended: bool) -> list[str]:
@@ -196,6 +238,15 @@ class FlowEngine:
         return node
 
     def _disconnect(self, turn: Turn, state: FlowState, entry: str) -> None:
+        value = turn.input.value if isinstance(turn.input.value, dict) else {}
+        actions = turn.options.call_events
+        action = actions.get(f"disconnect:{value.get('reasonCode')}") or actions.get("disconnect")
+        if action is not None:  # the endpoint's mapping for this reason, instead of events.disconnect
+            start = self._apply(turn, state, entry, self._waiting_node(state.waiting), action)
+            if start is not None:
+                self._execute(turn, state, start)
+            state.waiting, state.stack, state.ended = None, [], True
+            return
         found = self._handler(state, state.waiting, entry, "events", "disconnect")
         state.waiting, state.stack = None, []
         if found is not None:

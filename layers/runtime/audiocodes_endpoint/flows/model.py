@@ -23,7 +23,16 @@ from .nodes.http import HttpRequest
 from .nodes.logic import CallFlow, Condition, EndFlow, Goto, SetContext, Switch
 from .nodes.messages import Say, SendActivities, SendEvent
 from .nodes.question import Question
-from .nodes.voice import BargeIn, ContinuousAsr, DtmfCollect, UserInputTimeout
+from .nodes.voice import (
+    BargeIn,
+    BotDelay,
+    ContinuousAsr,
+    DtmfCollect,
+    MuteSpeechInput,
+    SessionSpeech,
+    UserInputTimeout,
+    UserNoInput,
+)
 
 NODE_CLASSES: tuple[type[BaseModel], ...] = (
     Say,
@@ -48,6 +57,10 @@ NODE_CLASSES: tuple[type[BaseModel], ...] = (
     ContinuousAsr,
     DtmfCollect,
     UserInputTimeout,
+    UserNoInput,
+    MuteSpeechInput,
+    SessionSpeech,
+    BotDelay,
     SendEvent,
     SendActivities,
 )
@@ -75,6 +88,10 @@ Node = Annotated[
     | ContinuousAsr
     | DtmfCollect
     | UserInputTimeout
+    | UserNoInput
+    | MuteSpeechInput
+    | SessionSpeech
+    | BotDelay
     | SendEvent
     | SendActivities,
     Field(discriminator="type"),

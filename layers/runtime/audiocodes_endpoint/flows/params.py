@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .fields import TEXT, is_template
 
@@ -36,6 +45,17 @@ GoogleInteractionType = Literal[
 ]
 
 
+def _speech_context(value: dict[str, Any]) -> dict[str, Any]:
+    phrases, boost = value.get("phrases"), value.get("boost")
+    if set(value) - {"phrases", "boost"}:
+        raise ValueError("a speech context has `phrases` and optionally `boost`")
+    if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p for p in phrases):
+        raise ValueError("`phrases` is a non-empty list of texts")
+    if boost is not None and (isinstance(boost, bool) or not isinstance(boost, int | float) or not 0 <= boost <= 20):
+        raise ValueError("`boost` is a number from 0 to 20")
+    return value
+
+
 def _check(pattern: re.Pattern[str], value: str | None, what: str) -> str | None:
     if value is None or is_template(value) or pattern.match(value):
         return value
@@ -54,6 +74,12 @@ class SessionParameters(BaseModel):
     sttDisablePunctuation: Flag | None = Field(None, description="No punctuation in STT results.")
     voiceName: TextParam | None = Field(None, description="TTS voice.")
     disableTtsCache: Flag | None = Field(None, description="Do not cache TTS audio.")
+    # AudioCodes: Changing the speech provider (changing-the-speech-provider.htm): providers the
+    # administrator configured in VAIC (additionalSttProviders/additionalTtsProviders).
+    sttProvider: TextParam | None = Field(None, description="Speech-to-text provider (configured in VAIC).")
+    ttsProvider: TextParam | None = Field(None, description="Text-to-speech provider (configured in VAIC).")
+    # Cognigy's Mute Speech Input node on AudioCodes (voice/mappers/muteSpeechInput.mapper.js).
+    enableSpeechInput: Flag | None = Field(None, description="false: ignore the caller's speech.")
     # DTMF
     sendDTMF: Flag | None = Field(None, description="Send DTMF events to the bot.")
     dtmfCollect: Flag | None = Field(None, description="Buffer digits and send them together.")
@@ -89,6 +115,8 @@ class SessionParameters(BaseModel):
     )
     botNoInputSpeech: TextParam | None = Field(None, description="Filler prompt while the bot is slow.")
     botNoInputUrl: TextParam | None = Field(None, description="Filler audio while the bot is slow.")
+    # AudioCodes: Handling bot delay (handle-bot-delay.htm), filler music.
+    abortPlayUrlOnBotMessage: Flag | None = Field(None, description="Stop the filler audio when the bot answers.")
     botFailOnErrors: Flag | None = Field(None, description="Disconnect when bot errors/timeouts are exhausted.")
     botNoInputGiveUpTimeoutMS: Millis | None = Field(None, description="Disconnect after this long without bot.")
     resumeRecognitionTimeoutMS: Millis | None = Field(None, description="Resume recognition after this long.")
@@ -101,14 +129,27 @@ class SessionParameters(BaseModel):
     azureEnableAudioLogging: Flag | None = Field(None, description="Azure audio logging.")
     # Google
     googleInteractionType: GoogleInteractionType | None = Field(None, description="Google interaction type.")
-    sttContextPhrases: list[TextParam] | None = Field(None, description="Phrase hints.")
-    sttContextBoost: Annotated[float, Strict(), Field(ge=0, le=20)] | None = Field(
-        None, description="Boost for the phrase hints."
+    # Speech hints: `sttSpeechContexts: [{phrases, boost}]`, the name VAIC takes for the AudioCodes Bot
+    # API and what Cognigy's nodes sent (its `sttContextPhrases`/`sttContextBoost` were node field
+    # names its mapper turned into this; both are still accepted here and sent this way).
+    sttSpeechContexts: list[Annotated[dict[str, Any], AfterValidator(_speech_context)]] | None = Field(
+        None, description="Speech hints: `[{phrases: [...], boost: 0-20}]`."
     )
     # Events and notifications
     sendEventsToBot: list[str] | None = Field(None, description="Events VAIC sends, e.g. `[noUserInput]`.")
     notifyParamChange: list[str] | None = Field(None, description="Parameters whose change VAIC reports.")
     playUrlFailureHandling: str | None = Field(None, description="e.g. `notify-bot`.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cognigy_hint_fields(cls, data: Any) -> Any:
+        """Cognigy's node fields ``sttContextPhrases``/``sttContextBoost`` become ``sttSpeechContexts``."""
+        if isinstance(data, dict) and ("sttContextPhrases" in data or "sttContextBoost" in data):
+            data = dict(data)
+            phrases, boost = data.pop("sttContextPhrases", None), data.pop("sttContextBoost", None)
+            if phrases is not None and "sttSpeechContexts" not in data:
+                data["sttSpeechContexts"] = [{"phrases": phrases, **({"boost": boost} if boost is not None else {})}]
+        return data
 
     @field_validator("language", "ttsLanguage", "sttLanguage")
     @classmethod

@@ -57,6 +57,20 @@ class FlowState(BaseModel):
 
 
 @dataclass(frozen=True)
+class EventAction:
+    """What the endpoint's ``call_events`` do with one VAIC event (or ``disconnect[:reasonCode]``),
+    before the flow's own handlers: ``inject`` text/data as an inject input, run ``flow`` (at
+    ``node``), ``transfer`` (``transfer`` holds the activityParams), or ``nothing``."""
+
+    action: Literal["inject", "flow", "transfer", "nothing"]
+    text: str | None = None
+    data: Mapping[str, Any] | None = None
+    flow: str | None = None
+    node: str | None = None
+    transfer: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class TurnOptions:
     """Endpoint settings that bound what a turn may do."""
 
@@ -65,8 +79,8 @@ class TurnOptions:
     http_timeout_seconds: float = 10.0
     allow_private_network: bool = False
     variables: Mapping[str, str] = field(default_factory=dict)
-    call_events: frozenset[str] = frozenset()
-    """Opt-in VAIC events the endpoint itself handles (``call_events``), asked for with the flow's."""
+    call_events: Mapping[str, EventAction] = field(default_factory=dict)
+    """The endpoint's ``call_events``: opt-in ones among them are asked for with the flow's events."""
     call_setup: Mapping[str, Any] = field(default_factory=dict)
     """Session parameters the endpoint sends in the first answer of every call (e.g. ``bot_delay``)."""
     default_region: str = "US"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from ...numbers import is_international, transfer_uri
 from ...protocol import event
 from ..events import merge_requested
 from ..fields import DATA, NodeId, Text, is_template
@@ -21,7 +22,9 @@ from .common import ACTIVITY_PARAMS, Params, merged, render_params
 if TYPE_CHECKING:
     from ..runtime import Turn
 
-TRANSFER_TARGET = re.compile(r"^(tel:\+?[0-9][0-9().\- ]{0,31}|sip:[^\s<>\"]{1,253})$")
+TRANSFER_TARGET = re.compile(r"^((tel:)?\s*[+(0-9][0-9()\-./ ]{1,40}|sips?:[^\s<>\"]{1,253})$", re.IGNORECASE)
+DEFAULT_HANGUP_REASON = "Bot ended the call"
+PARTICIPANT = re.compile(r"^[^\x00-\x1f]{1,128}$")
 DTMF_DIGITS = re.compile(r"^[0-9*#]{1,20}$")
 
 
@@ -42,11 +45,16 @@ class Hangup(NodeBase):
     """End the call: ``{"type":"event","name":"hangup","activityParams":{"hangupReason":...}}``."""
 
     type: Literal["hangup"]
-    hangupReason: Text = Field(default="Bot ended the call", description="Shown in AudioCodes logs and CDRs.")
+    hangupReason: Text = Field(
+        default=DEFAULT_HANGUP_REASON,
+        description="Shown in AudioCodes logs and CDRs; an empty reason (once rendered) sends the default.",
+    )
     activityParams: Params | None = ACTIVITY_PARAMS
 
     def run(self, turn: Turn) -> Step:
-        params = merged(render_params(turn, self.activityParams), {"hangupReason": turn.text(self.hangupReason)})
+        # Cognigy's hang-up mapper fell back to a default when the reason was empty; so do we.
+        reason = turn.text(self.hangupReason).strip() or DEFAULT_HANGUP_REASON
+        params = merged(render_params(turn, self.activityParams), {"hangupReason": reason})
         turn.send(event("hangup", activity_params=params))
         return End()
 
@@ -66,7 +74,13 @@ class Transfer(NodeBase):
     it; if it reports a failed attempt (``transferStatus``), the flow continues at ``on_failure``."""
 
     type: Literal["transfer"]
-    transferTarget: Text = Field(description="`tel:+...` or `sip:...` URI.")
+    transferTarget: Text = Field(
+        description=(
+            "A phone number (E.164 `+49...`, international `0049...` or national `030 ...` read in the "
+            "endpoint's `default_region`; spaces, dashes, dots, slashes and brackets allowed), sent as "
+            "`tel:+<E.164>`; or a `sip:` URI, sent unchanged."
+        )
+    )
     handoverReason: Text | None = Field(default=None, description="Shown in AudioCodes logs.")
     transferReferredByURL: Text | None = Field(default=None, description="Adds a SIP Referred-By header.")
     transferSipHeaders: list[SipHeader] | None = Field(default=None, description="SIP headers for the transferee.")
@@ -77,10 +91,23 @@ class Transfer(NodeBase):
     @field_validator("transferTarget")
     @classmethod
     def _target(cls, value: str) -> str:
-        return _static_ok(TRANSFER_TARGET, value, "a tel: or sip: URI")
+        _static_ok(TRANSFER_TARGET, value, "a phone number (E.164, 00..., national) or a sip: URI")
+        if not is_template(value) and is_international(value):
+            transfer_uri(value, None)  # raises ValueError (a load error) when it is not a number
+        return value  # national numbers are checked against each endpoint's default_region
+
+    def national_target(self) -> str | None:
+        """The static target when it is a number in national form (its region is the endpoint's)."""
+        target = self.transferTarget
+        if is_template(target) or target.strip().lower().startswith(("sip:", "sips:")) or is_international(target):
+            return None
+        return target
 
     def run(self, turn: Turn) -> Step:
-        target = _rendered_ok(TRANSFER_TARGET, turn.text(self.transferTarget).strip(), "a tel: or sip: URI")
+        try:
+            target = transfer_uri(turn.text(self.transferTarget), turn.options.default_region)
+        except ValueError as error:
+            raise FlowError(f"transferTarget: {error}") from None
         headers = [{"name": h.name, "value": turn.text(h.value)} for h in self.transferSipHeaders or []]
         own: dict[str, Any] = {
             "transferTarget": target,
@@ -178,26 +205,40 @@ class SetSessionParameters(Linear, SessionParameters):
 
 
 class CallRecording(Linear):
-    """Start, stop, pause or resume SIPREC recording by the SBC."""
+    """Start, stop, pause or resume SIPREC recording by the SBC (AudioCodes: Recording calls,
+    https://techdocs.audiocodes.com/voice-ai-connect/Content/VAIG_Combined/call-recording.htm).
+
+    Which recording server (SRS) records is VoiceAI Connect configuration: ``callRecordingServer`` is
+    a bot *administrative* parameter there, so a flow cannot set it. The identifier and destination
+    user are the parameters Cognigy's Call Recording node sent with ``startCallRecording``."""
 
     type: Literal["call_recording"]
     action: Literal["start", "stop", "pause", "resume"]
-    callRecordingServer: Text | None = Field(default=None, description="SRS IP Group on the SBC (start).")
-    callRecordingId: Text | None = Field(default=None, description="Forwarded to the SRS (start).")
+    callRecordingServer: str | None = Field(
+        default=None,
+        description="Not accepted: a VoiceAI Connect bot administrative parameter, configured on the bot in VAIC.",
+    )
+    callRecordingId: Text | None = Field(default=None, description="Forwarded to the SRS to correlate (start).")
     callRecordingDestUsername: Text | None = Field(default=None, description="User in the SIPREC INVITE (start).")
+
+    @field_validator("callRecordingServer")
+    @classmethod
+    def _administrative(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                "callRecordingServer is a VoiceAI Connect bot administrative parameter (call-recording.htm): "
+                "set it in the bot's configuration in VAIC, not in the flow"
+            )
+        return value
 
     @model_validator(mode="after")
     def _start_only(self) -> CallRecording:
         if self.action != "start" and any(value is not None for value in self._fields().values()):
-            raise ValueError("recording server, id and destination only apply to `action: start`")
+            raise ValueError("recording id and destination only apply to `action: start`")
         return self
 
     def _fields(self) -> dict[str, str | None]:
-        return {
-            "callRecordingServer": self.callRecordingServer,
-            "callRecordingId": self.callRecordingId,
-            "callRecordingDestUsername": self.callRecordingDestUsername,
-        }
+        return {"callRecordingId": self.callRecordingId, "callRecordingDestUsername": self.callRecordingDestUsername}
 
     def run(self, turn: Turn) -> Step:
         params = merged(None, {key: turn.optional_text(value) for key, value in self._fields().items()})
@@ -209,19 +250,44 @@ class CallRecording(Linear):
 
 
 class AgentAssist(Linear):
-    """Start or stop speech recognition on a participant (one activity per participant)."""
+    """Start or stop speech recognition on a participant, one activity per participant (AudioCodes:
+    Agent assist, https://techdocs.audiocodes.com/voice-ai-connect/Content/VAIG_Combined/agent-assist.htm).
+
+    ``targetParticipant`` is a participant as the call's ``start`` event lists it in
+    ``parameters.participants[].participant`` (AudioCodes' ``call-transcript-bot.ts`` sample starts
+    recognition on each of them); ``all`` does exactly that, ``both`` means caller and callee (as
+    Cognigy's Agent Assist node), anything else (templates allowed) is sent as it is."""
 
     type: Literal["agent_assist"]
     action: Literal["start", "stop"]
-    targetParticipant: Literal["both", "caller", "callee"] = "both"
+    targetParticipant: Text = Field(
+        default="both", description="`all`, `both` (caller and callee), or a participant name; templates allowed."
+    )
 
     def run(self, turn: Turn) -> Step:
-        participants = ["caller", "callee"] if self.targetParticipant == "both" else [self.targetParticipant]
+        value = turn.text(self.targetParticipant).strip()
+        if value == "both":
+            participants = ["caller", "callee"]
+        elif value == "all":
+            participants = _call_participants(turn)
+        else:
+            participants = [value]
+        for participant in participants:
+            _rendered_ok(PARTICIPANT, participant, "a participant name (1-128 characters, no control characters)")
         turn.send(*(event(f"{self.action}Recognition", activity_params={"targetParticipant": p}) for p in participants))
         return Next(self.next)
 
     def summary(self) -> str:
         return f"{self.action} {self.targetParticipant}"
+
+
+def _call_participants(turn: Turn) -> list[str]:
+    call = turn.context.get("call")
+    listed = call.get("participants") if isinstance(call, dict) else None
+    names = [p["participant"] for p in listed or [] if isinstance(p, dict) and isinstance(p.get("participant"), str)]
+    if not names:
+        raise FlowError("targetParticipant `all`: the call's start event listed no participants")
+    return names
 
 
 class SendDtmf(Linear):

@@ -38,6 +38,7 @@ class VoiceConfig(Linear):
         return self
 
     def run(self, turn: Turn) -> Step:
+        turn.ask_for(self.needs_events())  # normally asked for when the flow started: then a no-op
         turn.send(event("config", session_params=self.session_params()))
         return Next(self.next)
 
@@ -55,8 +56,17 @@ class BargeIn(VoiceConfig):
     }
     type: Literal["barge_in"]
     on_speech: bool | None = Field(default=None, description="bargeIn")
-    on_dtmf: bool | None = Field(default=None, description="bargeInOnDTMF")
+    on_dtmf: bool | None = Field(default=None, description="bargeInOnDTMF (also turns on sendDTMF)")
     min_words: int | None = Field(default=None, ge=0, le=5, description="bargeInMinWordCount (0-5)")
+
+    def session_params(self) -> dict[str, Any]:
+        params = super().session_params()
+        if self.on_dtmf:
+            # VAIC sends no DTMF to the bot unless sendDTMF is on (AudioCodes: Receiving DTMF digits
+            # notification, receive-dtmf.htm: "Disabled - By default"); a key that interrupts a prompt
+            # should also reach the flow. Cognigy's barge-in mapper sent the same pair.
+            params["sendDTMF"] = True
+        return params
 
 
 class ContinuousAsr(VoiceConfig):
@@ -113,3 +123,134 @@ class UserInputTimeout(VoiceConfig):
     send_event: bool | None = Field(default=True, description="userNoInputSendEvent")
     speech: str | None = Field(default=None, description="userNoInputSpeech")
     url: str | None = Field(default=None, description="userNoInputUrl")
+
+    def needs_events(self) -> frozenset[str]:
+        return frozenset({"noUserInput"}) if self.send_event else frozenset()
+
+
+class MuteSpeechInput(VoiceConfig):
+    """Stop (or resume) listening to the caller's speech, e.g. while reading out terms: Cognigy's
+    Mute Speech Input node, which its AudioCodes mapper sent as ``enableSpeechInput`` (Cognigy
+    ``voice/mappers/muteSpeechInput.mapper.js``; docs.cognigy.com .../voice/generic/mute-speech-input)."""
+
+    MAPPING: ClassVar[dict[str, str]] = {}
+    type: Literal["mute_speech_input"]
+    mute: bool = Field(default=True, description="true: ignore the caller's speech; false: listen again.")
+
+    def session_params(self) -> dict[str, Any]:
+        return {"enableSpeechInput": not self.mute}
+
+
+class SessionSpeech(VoiceConfig):
+    """Speech settings for the rest of the call: Cognigy's Session Speech Parameters node.
+
+    Vendors are VAIC speech *providers* configured by the administrator (``sttProvider`` /
+    ``ttsProvider``, AudioCodes: Changing the speech provider, changing-the-speech-provider.htm);
+    language and voice as in AudioCodes' Speech customization (speech_customization.htm); hints as
+    ``sttSpeechContexts``."""
+
+    MAPPING: ClassVar[dict[str, str]] = {
+        "stt_provider": "sttProvider",
+        "tts_provider": "ttsProvider",
+        "language": "language",
+        "stt_language": "sttLanguage",
+        "tts_language": "ttsLanguage",
+        "voice": "voiceName",
+        "disable_punctuation": "sttDisablePunctuation",
+        "stt_context_id": "sttContextId",
+    }
+    type: Literal["session_speech"]
+    stt_provider: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="sttProvider: a speech-to-text provider configured in VAIC."
+    )
+    tts_provider: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="ttsProvider: a text-to-speech provider configured in VAIC."
+    )
+    language: str | None = Field(default=None, description="language (STT and TTS), e.g. `de-DE`.")
+    stt_language: str | None = Field(default=None, description="sttLanguage, when it differs from TTS.")
+    tts_language: str | None = Field(default=None, description="ttsLanguage, when it differs from STT.")
+    voice: str | None = Field(default=None, description="voiceName, e.g. `de-DE-KatjaNeural`.")
+    disable_punctuation: bool | None = Field(default=None, description="sttDisablePunctuation.")
+    stt_context_id: str | None = Field(default=None, description="sttContextId (Azure custom speech endpoint).")
+    hints: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        default=None, description="Phrases the recogniser should prefer (sttSpeechContexts.phrases)."
+    )
+    hints_boost: float | None = Field(default=None, ge=0, le=20, description="sttSpeechContexts.boost (0-20).")
+
+    def session_params(self) -> dict[str, Any]:
+        params = super().session_params()
+        if self.hints:
+            boost = {"boost": self.hints_boost} if self.hints_boost is not None else {}
+            params["sttSpeechContexts"] = [{"phrases": list(self.hints), **boost}]
+        return params
+
+
+class UserNoInput(VoiceConfig):
+    """What happens when the caller says nothing: Cognigy's User No Input node with its mode.
+
+    ``event``: VAIC sends ``noUserInput`` to the flow (asked for with ``sendEventsToBot``; a waiting
+    question reprompts, then goes to ``on_no_input``); ``speech``: VAIC itself says ``speech``;
+    ``play``: VAIC plays ``url``; each up to ``retries`` times. Parameters as AudioCodes' Inactivity
+    detection (inactivity-detection.htm) and Cognigy's User No Input mapper name them."""
+
+    MAPPING: ClassVar[dict[str, str]] = {"timeout_ms": "userNoInputTimeoutMS", "retries": "userNoInputRetries"}
+    type: Literal["user_no_input"]
+    mode: Literal["event", "speech", "play"] = Field(default="event", description="event, speech or play.")
+    timeout_ms: int = Field(default=10_000, ge=500, le=600_000, description="userNoInputTimeoutMS")
+    retries: int = Field(default=1, ge=0, le=999, description="userNoInputRetries")
+    speech: str | None = Field(default=None, description="`mode: speech`: userNoInputSpeech.")
+    url: str | None = Field(default=None, description="`mode: play`: userNoInputUrl (http/https).")
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> UserNoInput:
+        if self.mode == "speech" and not self.speech:
+            raise ValueError("`mode: speech` needs `speech` (what VAIC says)")
+        if self.mode == "play" and not self.url:
+            raise ValueError("`mode: play` needs `url` (the audio VAIC plays)")
+        if self.mode != "speech" and self.speech is not None or self.mode != "play" and self.url is not None:
+            raise ValueError("`speech` belongs to `mode: speech`, `url` to `mode: play`")
+        return self
+
+    def session_params(self) -> dict[str, Any]:
+        params = super().session_params()
+        if self.mode == "event":
+            params["userNoInputSendEvent"] = True
+        elif self.mode == "speech":
+            params["userNoInputSpeech"] = self.speech
+        else:
+            params["userNoInputUrl"] = self.url
+        return params
+
+    def needs_events(self) -> frozenset[str]:
+        return frozenset({"noUserInput"}) if self.mode == "event" else frozenset()
+
+
+class BotDelay(VoiceConfig):
+    """Cover a slow next step (an HTTP call, a code node): VAIC says ``speech`` or plays ``url`` after
+    ``timeout_ms`` without a bot answer, up to ``retries`` times, and gives up after ``give_up_ms``
+    (AudioCodes: Handling bot delay, handle-bot-delay.htm). Put it before the slow node; it overrides
+    the endpoint's ``bot_delay`` for the rest of the call."""
+
+    MAPPING: ClassVar[dict[str, str]] = {
+        "timeout_ms": "botNoInputTimeoutMS",
+        "speech": "botNoInputSpeech",
+        "url": "botNoInputUrl",
+        "retries": "botNoInputRetries",
+        "give_up_ms": "botNoInputGiveUpTimeoutMS",
+        "abort_on_bot_message": "abortPlayUrlOnBotMessage",
+    }
+    type: Literal["bot_delay"]
+    timeout_ms: int = Field(ge=0, le=600_000, description="botNoInputTimeoutMS")
+    speech: str | None = Field(default=None, description="botNoInputSpeech: what VAIC says meanwhile.")
+    url: str | None = Field(default=None, description="botNoInputUrl: filler audio VAIC plays meanwhile.")
+    retries: int | None = Field(default=None, ge=0, le=999, description="botNoInputRetries")
+    give_up_ms: int | None = Field(default=None, ge=0, le=3_600_000, description="botNoInputGiveUpTimeoutMS")
+    abort_on_bot_message: bool | None = Field(
+        default=None, description="abortPlayUrlOnBotMessage: stop the filler audio when the bot answers."
+    )
+
+    @model_validator(mode="after")
+    def _one_filler(self) -> BotDelay:
+        if self.speech is not None and self.url is not None:
+            raise ValueError("set `speech` or `url`, not both")
+        return self

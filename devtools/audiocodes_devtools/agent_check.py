@@ -1,7 +1,8 @@
 """``make validate``: check a whole agent before it is deployed.
 
 Flows (via the flow loader), endpoint settings (file and key of every problem), that each endpoint's
-flow exists, and that its transformer hooks and NLU connector load. Exit status 1 on any error.
+flow exists, that national transfer targets read in its ``default_region`` and its ``call_events``
+flows exist, and that its transformer hooks and NLU connector load. Exit status 1 on any error.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from audiocodes_endpoint.call_handling import flow_problems
 from audiocodes_endpoint.flows import check_agent
 from audiocodes_endpoint.nlu_connectors import NluSetupError, connector_for
 from audiocodes_endpoint.settings import SettingsError, load_endpoints
@@ -30,6 +32,8 @@ def check(agent_dir: Path) -> tuple[list[str], list[str]]:
         where = f"agent/endpoints ({endpoint.url_token})"
         if report.agent is not None and endpoint.flow not in flows:
             errors.append(f"{where}: flow: no flow '{endpoint.flow}' in agent/flows")
+        if report.agent is not None:
+            errors.extend(flow_problems(flows, where, endpoint.default_region, endpoint.call_events))
         try:
             Transformers.load(endpoint.transformers, agent_dir, endpoint_object(endpoint))
         except TransformerError as error:

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -33,7 +34,7 @@ DISCONNECT_REASONS = frozenset(
         "no-answer",
         "busy",
         "declined",
-    }  # fmt: skip
+    }
 )
 _EVENT_KEY = re.compile(r"^(disconnect(:[a-z-]{1,64})?|[A-Za-z][A-Za-z0-9]{0,63})$")
 _NOT_MAPPABLE = frozenset({"start", "message", "inject", "any_event"})
@@ -60,8 +61,10 @@ class TransferSettings(_Strict):
     def activity_params(self, default_region: str) -> dict[str, Any]:
         from .numbers import transfer_uri  # phonenumbers: not at cold import
 
-        params: dict[str, Any] = {"transferTarget": transfer_uri(self.target, default_region),
-                                  "handoverReason": self.reason}  # fmt: skip
+        params: dict[str, Any] = {
+            "transferTarget": transfer_uri(self.target, default_region),
+            "handoverReason": self.reason,
+        }
         if self.sip_headers:
             params["transferSipHeaders"] = [{"name": h.name, "value": h.value} for h in self.sip_headers]
         return params
@@ -185,3 +188,33 @@ def failure_activities(on_error: OnErrorSettings, apology_text: str, default_reg
         said = [message(on_error.say)] if on_error.say else []
         return [*said, event("transfer", activity_params=on_error.transfer.activity_params(default_region))]
     return [message(apology_text), event("hangup", activity_params={"hangupReason": "bot error"})]
+
+
+def flow_problems(flows: Mapping[str, Any], endpoint_name: str, default_region: str,
+                  events: Mapping[str, CallEventSettings]) -> list[str]:  # fmt: skip
+    """What an endpoint's settings and its region make wrong in the agent's flows: static national
+    transfer targets that cannot be read in ``default_region``, ``call_events`` flows/nodes that
+    do not exist. Checked when the Lambda loads the agent and by ``make validate``."""
+    from .numbers import transfer_uri  # phonenumbers: not at cold import
+
+    problems: list[str] = []
+    for flow_name, flow in flows.items():
+        for node_id, node in flow.nodes.items():
+            target = node.national_target() if hasattr(node, "national_target") else None
+            if target is None:
+                continue
+            try:
+                transfer_uri(target, default_region)
+            except ValueError as error:
+                problems.append(f"{endpoint_name}: flow {flow_name!r}, node {node_id!r}: transferTarget: {error}")
+    for key, setting in events.items():
+        if setting.action != "flow" or setting.flow is None:
+            continue
+        flow = flows.get(setting.flow)
+        if flow is None:
+            problems.append(f"{endpoint_name}: call_events.{key}.flow: no flow {setting.flow!r}")
+        elif setting.node is not None and setting.node not in flow.nodes:
+            problems.append(
+                f"{endpoint_name}: call_events.{key}.node: flow {setting.flow!r} has no node {setting.node!r}"
+            )
+    return problems

@@ -98,8 +98,7 @@ def transfer_uri(target: str, default_region: str | None) -> str:
         parsed = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException as error:
         raise ValueError(f"{target!r} is not a phone number ({error})") from None
-    reason = phonenumbers.is_possible_number_with_reason(parsed)
-    if reason not in (phonenumbers.ValidationResult.IS_POSSIBLE, phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+    if not phonenumbers.is_valid_number(parsed):  # phonenumbers' metadata for the country's numbering plan
         where = f" in region {region}" if region else ""
-        raise ValueError(f"{target!r} is not a possible phone number{where}")
+        raise ValueError(f"{target!r} is not a valid phone number{where} (or use a sip: URI)")
     return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -65,7 +65,8 @@ class Runtime:
 
 @cache
 def runtime() -> Runtime:
-    from .flows import FlowEngine, load_agent
+    from .call_handling import flow_problems
+    from .flows import AgentLoadError, FlowEngine, load_agent
 
     config = RuntimeConfig.from_environment()
     agent_dir = config.agent_dir.resolve()
@@ -74,12 +75,20 @@ def runtime() -> Runtime:
     agent = load_agent(agent_dir)
     for warning in agent.warnings:
         logger.warning("agent", extra={"problem": str(warning)})
+    endpoints = endpoints_for(agent_dir)
+    problems = [
+        problem
+        for endpoint in endpoints.values()
+        for problem in flow_problems(agent.flows, endpoint.url_token, endpoint.default_region, endpoint.call_events)
+    ]
+    if problems:  # refused at load, like any other agent error, never in the middle of a call
+        raise AgentLoadError(problems)
     services = EndpointServiceRegistry(
         agent_dir=agent_dir, builtin_nlu=agent.nlu, analytics_table=config.analytics_table
     )
     return Runtime(
         config=config,
-        endpoints=endpoints_for(agent_dir),
+        endpoints=endpoints,
         conversations=Conversations(
             store=DynamoDBSessionStore(config.sessions_table), flows=FlowEngine(agent), services=services
         ),

@@ -26,7 +26,6 @@ from pydantic import (
 )
 
 from .call_handling import BotDelaySettings, CallEventSettings, OnErrorSettings, check_call_events, check_targets
-
 from .nlu_connectors import NluSettings
 from .privacy import DataProtectionSettings
 from .session_policy import SessionPolicySettings

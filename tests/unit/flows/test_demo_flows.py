@@ -92,7 +92,7 @@ def test_german_caller_checks_the_balance_by_keys_and_says_goodbye(http_stub: st
 
 
 def test_american_caller_asks_for_a_human_and_the_transfer_fails(http_stub: str) -> None:
-    call = caller("US", http_stub, agent_number="tel:+15550100")
+    call = caller("US", http_stub, agent_number="(415) 555-0100")
     assert call.start()[-2:] == [
         say("Hello! Welcome to Example Bank. Thanks for calling us from the United States."),
         CONSENT,
@@ -105,7 +105,7 @@ def test_american_caller_asks_for_a_human_and_the_transfer_fails(http_stub: str)
         ev(
             "transfer",
             activityParams={
-                "transferTarget": "tel:+15550100",
+                "transferTarget": "tel:+14155550100",
                 "handoverReason": "Caller asked for an agent",
                 "transferSipHeaders": [
                     {"name": "X-Account-Id", "value": "unknown"},

@@ -364,3 +364,88 @@ def test_send_dtmf_rendered_digits_are_checked(tmp_path: Path) -> None:
 def test_generic_voice_nodes_map_to_session_params(tmp_path: Path, node: str, params: dict[str, object]) -> None:
     # Given a generic voice node, When it runs, Then one config event with only its parameters
     assert run_node(tmp_path, node) == [ev("config", sessionParams=params)]
+
+
+@pytest.mark.parametrize(
+    ("node", "params"),
+    [
+        # Cognigy's Mute Speech Input on AudioCodes (muteSpeechInput.mapper.js): enableSpeechInput
+        ("    type: mute_speech_input\n", {"enableSpeechInput": False}),
+        ("    type: mute_speech_input\n    mute: false\n", {"enableSpeechInput": True}),
+        (
+            "    type: session_speech\n    stt_provider: my-google\n    tts_provider: my-azure\n    language: de-DE\n"
+            "    voice: de-DE-KatjaNeural\n    disable_punctuation: true\n    hints: [Kontostand, Berater]\n"
+            "    hints_boost: 15\n",
+            {
+                "sttProvider": "my-google",
+                "ttsProvider": "my-azure",
+                "language": "de-DE",
+                "voiceName": "de-DE-KatjaNeural",
+                "sttDisablePunctuation": True,
+                "sttSpeechContexts": [{"phrases": ["Kontostand", "Berater"], "boost": 15}],
+            },
+        ),
+        (
+            "    type: session_speech\n    stt_language: fr-FR\n    tts_language: en-GB\n    stt_context_id: ep-1\n",
+            {"sttLanguage": "fr-FR", "ttsLanguage": "en-GB", "sttContextId": "ep-1"},
+        ),
+        (
+            "    type: user_no_input\n    timeout_ms: 6000\n    retries: 2\n",
+            {"userNoInputTimeoutMS": 6000, "userNoInputRetries": 2, "userNoInputSendEvent": True},
+        ),
+        (
+            "    type: user_no_input\n    mode: speech\n    speech: Are you still there?\n",
+            {"userNoInputTimeoutMS": 10000, "userNoInputRetries": 1, "userNoInputSpeech": "Are you still there?"},
+        ),
+        (
+            "    type: user_no_input\n    mode: play\n    url: https://m.example/beep.wav\n    retries: 0\n",
+            {"userNoInputTimeoutMS": 10000, "userNoInputRetries": 0, "userNoInputUrl": "https://m.example/beep.wav"},
+        ),
+        (
+            "    type: bot_delay\n    timeout_ms: 2000\n    speech: One moment.\n    retries: 2\n"
+            "    give_up_ms: 20000\n",
+            {
+                "botNoInputTimeoutMS": 2000,
+                "botNoInputSpeech": "One moment.",
+                "botNoInputRetries": 2,
+                "botNoInputGiveUpTimeoutMS": 20000,
+            },
+        ),
+        (
+            "    type: bot_delay\n    timeout_ms: 0\n    url: https://m.example/music.wav\n"
+            "    abort_on_bot_message: true\n",
+            {
+                "botNoInputTimeoutMS": 0,
+                "botNoInputUrl": "https://m.example/music.wav",
+                "abortPlayUrlOnBotMessage": True,
+            },
+        ),
+    ],
+)
+def test_new_voice_nodes_send_the_documented_parameters(tmp_path: Path, node: str, params: dict[str, object]) -> None:
+    assert run_node(tmp_path, node) == [ev("config", sessionParams=params)]
+
+
+def test_user_no_input_in_event_mode_asks_vaic_for_the_event(tmp_path: Path) -> None:
+    call = Call(build_agent(tmp_path, "start: n\nnodes:\n  n: {type: user_no_input, timeout_ms: 5000}\n"))
+    call.start()
+    assert call.asked == {"sendEventsToBot": ["noUserInput"], "userNoInputSendEvent": True}
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ("    type: user_no_input\n    mode: speech\n", "needs `speech`"),
+        ("    type: user_no_input\n    mode: play\n", "needs `url`"),
+        ("    type: user_no_input\n    speech: hi\n", "`speech` belongs to `mode: speech`"),
+        ("    type: user_no_input\n    mode: play\n    url: ftp://x/a.wav\n", "http"),
+        ("    type: bot_delay\n    timeout_ms: 1\n    speech: a\n    url: https://x/a.wav\n", "not both"),
+        ("    type: session_speech\n    language: German!\n", "BCP-47"),
+        ("    type: session_speech\n    hints_boost: 30\n    hints: [a]\n", "less than or equal to 20"),
+        ("    type: session_speech\n", "set at least one setting"),
+        ("    type: mute_speech_input\n    mute: maybe\n", "mute"),
+    ],
+)
+def test_new_voice_nodes_are_checked_at_load(tmp_path: Path, node: str, message: str) -> None:
+    with pytest.raises(AgentLoadError, match=message):
+        run_node(tmp_path, node)

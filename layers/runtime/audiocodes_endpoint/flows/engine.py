@@ -103,11 +103,14 @@ class FlowEngine:
         if disconnect:
             self._disconnect(turn, state, flow_name)
         else:
+            # The call's first answer asks VAIC for every event the entry flow (and the endpoint's
+            # call_events) handles, with the endpoint's own call settings; a call saved before it
+            # was asked (an older version) is asked on its next turn. Otherwise this sends nothing.
+            wanted = self._events[flow_name] | OPT_IN_EVENTS.intersection(options.call_events)
             if state.waiting is None and not state.stack and not state.ended:
-                # The call's first answer asks VAIC for every event the entry flow (and the
-                # endpoint's call_events) handles, with the endpoint's own call settings.
-                endpoint_events = OPT_IN_EVENTS.intersection(options.call_events)
-                turn.ask_for(self._events[flow_name] | endpoint_events, **options.call_setup)
+                turn.ask_for(wanted, **options.call_setup)
+            elif not state.ended:
+                turn.ask_for(wanted)
             start = self._route(turn, state, flow_name)
             if start is not None:
                 self._execute(turn, state, start)
@@ -178,6 +181,8 @@ class FlowEngine:
         """Replace the event by an inject input carrying the action's text/data (and the event)."""
         original = turn.input
         data = {**dict(action.data or {}), "event": original.event, "value": original.value}
+        if "numberMetaData" in original.data:
+            data["numberMetaData"] = original.data["numberMetaData"]
         turn.input = original.model_copy(
             update={
                 "kind": "inject",
@@ -188,7 +193,7 @@ class FlowEngine:
                 "intent": None,
                 "intentScore": None,
                 "slots": {},
-            }  # fmt: skip
+            }
         )
         turn.__post_init__()
 

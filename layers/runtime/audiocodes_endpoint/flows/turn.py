@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

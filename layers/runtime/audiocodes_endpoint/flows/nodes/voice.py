@@ -207,7 +207,7 @@ class UserNoInput(VoiceConfig):
             raise ValueError("`mode: speech` needs `speech` (what VAIC says)")
         if self.mode == "play" and not self.url:
             raise ValueError("`mode: play` needs `url` (the audio VAIC plays)")
-        if self.mode != "speech" and self.speech is not None or self.mode != "play" and self.url is not None:
+        if (self.mode != "speech" and self.speech is not None) or (self.mode != "play" and self.url is not None):
             raise ValueError("`speech` belongs to `mode: speech`, `url` to `mode: play`")
         return self
 

@@ -41,7 +41,9 @@ def test_outputs_produced_before_the_socket_opens_arrive_when_it_does(emulator):
         time.sleep(0.5)  # the dispatcher has run the turn by now, with no socket to push to
         call.open_socket()
         frames = call.frames(10, until=until_text("Say something"))
-        assert frame_texts(frames) == ["Echo ready.", "Say something."]
+        # the events request (the echo flow's question waits for noUserInput) comes first
+        assert frame_texts(frames) == ["config", "Echo ready.", "Say something."]
+        assert frames[0].activities[0]["sessionParams"]["sendEventsToBot"] == ["noUserInput"]
 
 
 def test_a_burst_of_activities_is_answered_in_order(emulator):
@@ -111,5 +113,10 @@ def test_connect_needs_the_right_token_and_a_live_conversation(emulator):
 def test_the_sync_endpoint_is_unchanged(emulator):
     with emulator.client("echo") as vaic, vaic.create() as call:
         assert call.urls.websocket_url is None
-        assert [a["text"] for a in call.start(caller="+4921154591991")] == ["Echo ready.", "Say something."]
+        first, *spoken = call.start(caller="+4921154591991")
+        assert first["name"] == "config" and first["sessionParams"] == {
+            "sendEventsToBot": ["noUserInput"],
+            "userNoInputSendEvent": True,
+        }
+        assert [a["text"] for a in spoken] == ["Echo ready.", "Say something."]
         assert [a["text"] for a in call.say("hi")] == ["You said hi", "Say something."]

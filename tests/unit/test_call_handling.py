@@ -22,7 +22,11 @@ start: greet
 events:
   disconnect: cleanup
   inject: injected
+  voiceDetected: heard     # the endpoint's call_events win over this handler
 nodes:
+  heard:
+    type: say
+    text: flow handler
   greet:
     type: question
     text: "Hello {{ input.data.numberMetaData.country }}"

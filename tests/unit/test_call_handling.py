@@ -134,7 +134,7 @@ def test_bot_delay_goes_out_in_the_first_answer(conversations):
         "botNoInputTimeoutMS": 3000,
         "botNoInputSpeech": "One moment please.",
         "botNoInputRetries": 2,
-        "sendEventsToBot": ["noUserInput"],
+        "sendEventsToBot": ["noUserInput", "voiceDetected"],  # the question, the voiceDetected handler
         "userNoInputSendEvent": True,
     }
 

@@ -156,3 +156,19 @@ def test_a_call_saved_before_events_were_asked_for_is_asked_on_its_next_turn(tmp
         {"sendEventsToBot": ["noUserInput"], "userNoInputSendEvent": True},
         {"sendEventsToBot": ["noUserInput", "playFinished"]},
     ]
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        "{type: event, name: config, sessionParams: {sendEventsToBot: [speechHypothesis]}, next: q}",
+        "{type: send_activities, activities: [{type: event, name: config, sessionParams: {sendEventsToBot: "
+        "[speechHypothesis]}}], next: q}",
+        "{type: say, text: hi, sessionParams: {sendEventsToBot: [speechHypothesis]}, next: q}",
+    ],
+)
+def test_any_node_that_sets_the_list_keeps_the_needed_events(tmp_path: Path, node: str) -> None:
+    call = Call(build_agent(tmp_path, f"start: s\nnodes:\n  s: {node}\n  q: {{type: question, text: Q}}\n"))
+    outputs = call.turn(kind="event", event="start")
+    assert outputs[1]["sessionParams"]["sendEventsToBot"] == ["noUserInput", "speechHypothesis"]
+    assert call.state.events == ["noUserInput", "speechHypothesis"]  # and later updates keep it

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import Activity, event
-from .events import events_request
+from .events import events_request, merge_requested
 from .sentences import input_mode, sentence_type
 from .templating import TemplateRuntimeError, Templates
 from .turn import Emit, FlowError, FlowInput, TurnOptions
@@ -71,6 +71,10 @@ class Turn:
         if self.silent:
             return
         for activity in activities:
+            params = activity.sessionParams
+            if params and isinstance(params.get("sendEventsToBot"), list):
+                # VAIC replaces the whole list: whatever node sets it keeps the events the flow needs
+                activity.sessionParams, self.requested_events = merge_requested(self.requested_events, params)
             self.outputs.append(activity)
             try:
                 self.emit(activity)

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ...numbers import is_international, transfer_uri
 from ...protocol import event
-from ..events import merge_requested
 from ..fields import DATA, NodeId, Text, is_template
 from ..params import SessionParameters
 from ..steps import End, Next, Step
@@ -195,8 +194,6 @@ class SetSessionParameters(Linear, SessionParameters):
     def run(self, turn: Turn) -> Step:
         params = dict(render_params(turn, self.additional) or {})
         params.update(render_params(turn, self._own()) or {})
-        if "sendEventsToBot" in params:  # VAIC replaces the list: keep the events the flow needs in it
-            params, turn.requested_events = merge_requested(turn.requested_events, params)
         turn.send(event("config", session_params=params))
         return Next(self.next)
 

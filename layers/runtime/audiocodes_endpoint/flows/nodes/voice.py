@@ -175,7 +175,7 @@ class SessionSpeech(VoiceConfig):
     hints: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
         default=None, description="Phrases the recogniser should prefer (sttSpeechContexts.phrases)."
     )
-    hints_boost: float | None = Field(default=None, ge=0, le=20, description="sttSpeechContexts.boost (0-20).")
+    hints_boost: int | float | None = Field(default=None, ge=0, le=20, description="sttSpeechContexts.boost (0-20).")
 
     def session_params(self) -> dict[str, Any]:
         params = super().session_params()

@@ -46,7 +46,7 @@ CONSENT = say(
 )
 MENU = say("For your account balance, press 1 or say balance. To talk to one of our team, press 2 or say agent.")
 ASK_ACCOUNT = say("Please say or key in your account number, followed by the hash key.")
-HOLD_ON = ev(  # the bot_delay node before the lookup: VAIC covers a slow account system
+HOLD_ON = ev(  # bot_delay with the account question: VAIC covers the slow lookup after the answer
     "config",
     sessionParams={"botNoInputTimeoutMS": 2500, "botNoInputSpeech": "One moment please, I'm still looking that up."},
 )
@@ -80,8 +80,8 @@ def test_german_caller_checks_the_balance_by_keys_and_says_goodbye(http_stub: st
         MENU,
     ]
     # When they press 1 and key their account number, Then the balance from the accounts API
-    assert call.keys("1") == [ASK_ACCOUNT]
-    assert call.keys("1234#") == [HOLD_ON, say("Thanks, Ada. Your balance is 1,234 euros and 50 cents."), ANYTHING_ELSE]
+    assert call.keys("1") == [HOLD_ON, ASK_ACCOUNT]
+    assert call.keys("1234#") == [say("Thanks, Ada. Your balance is 1,234 euros and 50 cents."), ANYTHING_ELSE]
     assert call.context["account"]["body"]["name"] == "Ada"
     # When they say no more, Then goodbye and hang-up
     assert call.says("no thanks") == GOODBYE
@@ -129,12 +129,11 @@ def test_spoken_menu_choice_unknown_account_and_back_to_the_menu(http_stub: str)
     call = caller(None, http_stub)
     assert call.start()[-2:] == [say("Hello! Welcome to Example Bank."), CONSENT]
     call.says("no")
-    assert call.says("what's my balance") == [ASK_ACCOUNT]
+    assert call.says("what's my balance") == [HOLD_ON, ASK_ACCOUNT]
     # When the account number is too short, Then a reprompt
     assert call.says("12") == [say("Sorry, an account number has 4 to 10 digits. Please try again.")]
     # When it does not exist, Then the flow says so
     assert call.says("five five five five") == [
-        HOLD_ON,
         say('I couldn\'t find an account with the number <say-as interpret-as="characters">5555</say-as>.'),
         ANYTHING_ELSE,
     ]
@@ -147,7 +146,7 @@ def test_account_system_down(http_stub: str) -> None:
     call.start()
     call.says("yes")
     call.keys("1")
-    assert call.keys("1234") == [HOLD_ON, say("Sorry, I can't reach our account system right now."), ANYTHING_ELSE]
+    assert call.keys("1234") == [say("Sorry, I can't reach our account system right now."), ANYTHING_ELSE]
 
 
 def test_silence_reprompts_then_hangs_up(http_stub: str) -> None:
@@ -181,7 +180,7 @@ def test_help_is_answered_and_the_question_keeps_waiting(http_stub: str) -> None
     assert call.says("what can you do") == [
         say("I can tell you your account balance, or put you through to one of our team.")
     ]
-    assert call.keys("98765") == [HOLD_ON, say("Thanks, Bob. Your balance is minus 20 dollars."), ANYTHING_ELSE]
+    assert call.keys("98765") == [say("Thanks, Bob. Your balance is minus 20 dollars."), ANYTHING_ELSE]
 
 
 def test_opt_in_events_do_not_disturb_the_call(http_stub: str) -> None:

@@ -226,7 +226,7 @@ class UserNoInput(VoiceConfig):
 
 
 class BotDelay(VoiceConfig):
-    """Cover a slow next step (an HTTP call, a code node): VAIC says ``speech`` or plays ``url`` after
+    """Cover slow work (an HTTP call, a code node): VAIC says ``speech`` or plays ``url`` after
     ``timeout_ms`` without a bot answer, up to ``retries`` times, and gives up after ``give_up_ms``
     (AudioCodes: Handling bot delay, handle-bot-delay.htm); it overrides the endpoint's ``bot_delay``
     for the rest of the call. VAIC gets a turn's activities together (sync mode: in the HTTP answer,

@@ -132,7 +132,9 @@ class Flow(BaseModel):
         description=(
             "Event name -> node, e.g. `noUserInput`, `transferStatus`, `playUrlFailed`, `disconnect` "
             "(a cleanup path that sends nothing), `message` (input while nothing waits; default: "
-            "`start`), `any_event` (events without their own handler)."
+            "`start`), `any_event` (events without their own handler). Opt-in VAIC events handled here "
+            "(`noUserInput`, `speechHypothesis`, `playFinished`, ...) are asked for with `sendEventsToBot` "
+            "automatically."
         ),
     )
     intents: dict[str, NodeId] = Field(

@@ -6,12 +6,18 @@ Session state (``FlowState``, JSON in the session item):
   (with its retry counters), a ``transfer`` (for a failed ``transferStatus``) or ``idle`` (a path
   ran out of nodes: the next input starts at ``events.message`` or ``start``);
 * ``stack``: return points of ``call`` nodes, ``{"flow", "node"}``, outermost first;
-* ``ended``: an ``end``, ``hangup`` or ``transfer`` node ran.
+* ``ended``: an ``end``, ``hangup`` or ``transfer`` node ran;
+* ``events``: the opt-in VAIC events asked for so far (``sendEventsToBot``, see :mod:`.events`):
+  the call's first answer asks for the entry flow's and the endpoint's, entering another flow
+  asks for what it adds.
 
 Where an input goes (first match wins):
 
-1. ``disconnect``: the ``events.disconnect`` handler runs silently (nothing is sent), then ended;
+1. ``disconnect``: the endpoint's ``call_events`` action for ``disconnect:<reasonCode>`` (or
+   ``disconnect``), else the ``events.disconnect`` handler, runs silently (nothing is sent), then
+   ended;
 2. a new session (empty state): the entry flow's ``start`` node;
+2a. an event the endpoint's ``call_events`` map: that action (inject, flow, transfer, nothing);
 3. a message whose intent has a global handler (``intents:``), unless the waiting question
    expects that intent or reads the message as a valid answer ("one two three four" to a digits
    question is digits, whatever an intent matcher thinks);

@@ -76,7 +76,7 @@ def test_graph_command_prints_mermaid(capsys: pytest.CaptureFixture[str]) -> Non
     text = capsys.readouterr().out
     assert text.startswith("flowchart TD\n")
     assert '  start(("main")) --> n_setup' in text
-    assert '  n_menu -->|"balance"| n_ask_account' in text
+    assert '  n_menu -->|"balance"| n_hold_on' in text
     assert '  n_transfer -->|"failed"| n_transfer_failed' in text
     assert '  intent_goodbye>"intent: goodbye"] -.-> n_goodbye' in text
 

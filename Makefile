@@ -8,13 +8,13 @@ export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate bench validate graph clean
+.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate fidelity lock bench validate graph clean
 
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
@@ -36,7 +36,7 @@ transcript: $(VENV)/.installed
 summary: $(VENV)/.installed
 	$(PY) -m audiocodes_devtools.analytics_cli --table audiocodes-endpoint-local-AnalyticsTable summary $(or $(ENDPOINT),demo)
 
-test: lint typecheck pytest sam-validate
+test: lint typecheck pytest sam-validate fidelity
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -51,6 +51,15 @@ pytest: $(VENV)/.installed
 sam-validate:
 	bash tools/sam.sh validate --lint
 
+# sam build, then every function run from the built artifacts as Lambda lays them out, on moto
+# (tests/fidelity; root for `unshare -m`, python3.12), then the IAM policies checked against what ran.
+fidelity: $(VENV)/.installed
+	$(VENV)/bin/pytest -q tests/fidelity
+
+# Re-lock the requirements after editing an *.in file (tools/lock.sh).
+lock:
+	bash tools/lock.sh
+
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 
@@ -61,4 +70,4 @@ graph: $(VENV)/.installed
 	$(PY) -m audiocodes_devtools.flows_cli graph $(or $(FLOW),main)
 
 clean:
-	rm -rf $(VENV) .venv-sam .aws-sam .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-sam .venv-lock .venv-fidelity .aws-sam .mypy_cache .ruff_cache .pytest_cache

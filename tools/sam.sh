@@ -26,6 +26,15 @@ if ! cmp -s "${reqs}" "${installed}"; then
   cp "${reqs}" "${installed}"
 fi
 
+# sam build runs pip under python3.12 (the functions' runtime): use pyenv's when PATH has none that works
+# (a pyenv shim without that version selected is not one).
+if ! python3.12 -c "" >/dev/null 2>&1; then
+  for candidate in "${PYENV_ROOT:-${HOME}/.pyenv}"/versions/3.12.*/bin; do
+    [[ -x "${candidate}/python3.12" ]] && PATH="${candidate}:${PATH}" && break
+  done
+  export PATH
+fi
+
 # No telemetry from CI or developer machines unless the caller opts in.
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 cd "${root}"

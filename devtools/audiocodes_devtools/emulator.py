@@ -40,6 +40,7 @@ from .websocket_gateway import WebSocketGateway
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_REGION = "eu-central-1"
 LOCAL_PREFIX = "audiocodes-endpoint-local-"
+AGENT_MOUNT = "/opt/agent"  # where Lambda sees the agent layer's agent/ folder (template.yaml: AGENT_DIR)
 CONNECTIONS_PATH = re.compile(r"^/@connections/(?P<id>[^/]+)$")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -271,12 +272,12 @@ class Emulator:
             layer = layers.get(layer_id)
             if layer is not None and layer.is_python_package and str(layer.content_uri) not in sys.path:
                 sys.path.insert(0, str(layer.content_uri))
-        # Lambda unpacks non-Python layers into /opt: point /opt paths at the layer's source folder.
+        # The agent layer puts agent/ (the layer's source folder) at /opt/agent: point that path at the folder.
         data_layers = [layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package]
-        opt = self.agent_dir or (data_layers[0] if data_layers else None)
+        agent = self.agent_dir or (data_layers[0] if data_layers else None)
         for key, value in spec.environment.items():
-            in_opt = opt is not None and (value == "/opt" or value.startswith("/opt/"))
-            os.environ[key] = f"{opt}{value[4:]}" if in_opt else value
+            in_agent = agent is not None and (value == AGENT_MOUNT or value.startswith(f"{AGENT_MOUNT}/"))
+            os.environ[key] = f"{agent}{value[len(AGENT_MOUNT) :]}" if in_agent else value
         module = _import_handler(spec)
         return LocalFunction(spec, getattr(module, spec.handler_name))
 

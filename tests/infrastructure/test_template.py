@@ -99,7 +99,7 @@ def test_functions_know_the_sessions_table_and_the_agent(template: Template) -> 
 
     # Then its environment names the table and the agent directory, and never logs whole events
     assert spec.environment["SESSIONS_TABLE"] == "audiocodes-sessions"
-    assert spec.environment["AGENT_DIR"] == "/opt"
+    assert spec.environment["AGENT_DIR"] == "/opt/agent"
     assert spec.environment["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
     assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "audiocodes-endpoint"
 

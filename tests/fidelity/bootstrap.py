@@ -4,7 +4,8 @@ Mounted as /var/runtime/bootstrap.py (where Lambda keeps its own bootstrap) and 
 ``python -s -P`` with only Lambda's variables, the template's and the test's AWS endpoint. Standard
 library only: nothing of the repository may be importable here. It imports the handler named by
 ``_HANDLER`` from the task root (the init phase), then answers one invocation per line read from
-stdin (``{"event", "timeout"}``) on the file descriptor named by its argument (stdout and stderr are the function's logs, as in CloudWatch).
+stdin (``{"event", "timeout"}``) on the file descriptor named by its argument (stdout and stderr are
+the function's logs, as in CloudWatch).
 
 Each answer carries the AWS operations the invocation made (service, operation, table), recorded by
 wrapping botocore's ``BaseClient._make_api_call`` once botocore is imported: the IAM test compares
@@ -62,7 +63,9 @@ class Context:
         self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
         self.memory_limit_in_mb = int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"])
-        self.invoked_function_arn = f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{self.function_name}"
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{self.function_name}"
+        )
         self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
         self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
         self.aws_request_id = str(uuid.uuid4())
@@ -91,7 +94,9 @@ def main():
         event, timeout = invocation["event"], invocation["timeout"]
         OPERATIONS.clear()
         # Lambda sets a new trace header per invocation (Tracing: Active).
-        os.environ["_X_AMZN_TRACE_ID"] = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+        os.environ["_X_AMZN_TRACE_ID"] = (
+            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+        )
         started = time.perf_counter()
         try:
             result = handler(event, Context(time.monotonic() + timeout))

@@ -183,9 +183,7 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     cert_file, key_file = directory / "moto.pem", directory / "moto.key"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_file, key_file
 
@@ -194,9 +192,8 @@ class MotoServer:
     """moto's server app on https://127.0.0.141:443, in a thread of this process."""
 
     def __init__(self, cert_file: Path, key_file: Path) -> None:
-        from werkzeug.serving import make_server
-
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
         class RoutedByHost(DomainDispatcherApplication):
             """moto's server picks a backend from the signature; a WebSocket API's @connections call
@@ -258,7 +255,9 @@ def lambda_variables(function_id: str, spec: Any) -> dict[str, str]:
         "LANG": "en_US.UTF-8",
         "TZ": ":UTC",
         "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        "LD_LIBRARY_PATH": (
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
+        ),
         # Lambda's bootstrap puts these before the runtime's own site-packages (/var/lang here).
         "PYTHONPATH": "/var/task:/opt/python/lib/python3.12/site-packages:/opt/python:/var/runtime",
     }

@@ -26,7 +26,7 @@ import pytest
 
 from audiocodes_devtools.sqs_poller import SqsPoller
 from audiocodes_devtools.template import Template, load_template
-from tests.fidelity import harness
+from tests.fidelity import harness, iam
 from tests.integration.conftest import pushed
 from tests.replay.test_events_replay import ASYNC_CALL, EXPECTED, FRAMES, SECRETS, SYNC_CALL, answer, event, normalise
 
@@ -198,3 +198,39 @@ def test_no_function_logged_a_secret(functions: dict[str, harness.LambdaProcess]
         # Then no token or key value appears in them
         for value in SECRETS.values():
             assert value not in logs, (process.function_id, value)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"HasSecretsKmsKey": True, "HasLexBots": True},
+        {"HasSecretsKmsKey": False, "HasLexBots": False},
+    ],
+    ids=["kms-key-and-lex-bots", "no-kms-key-no-lex-bots"],
+)
+def test_each_function_s_policy_allows_exactly_what_its_code_calls(
+    functions: dict[str, harness.LambdaProcess], aws: dict[str, Any], operations: dict[str, set[Any]],
+    conditions: dict[str, bool],
+) -> None:  # fmt: skip
+    # Given the operations each function made in the replays above (run first, in this module)
+    assert all(operations.values()), "the replays must run before this test"
+    tables = {name: logical_id for logical_id, name in aws["resolve"].items() if logical_id.endswith("Table")}
+    optional = {"kms:Decrypt": "HasSecretsKmsKey", "lex:RecognizeText": "HasLexBots"}
+    template: Template = aws["template"]
+    for function_id in FUNCTIONS.values():
+        # When the operations are mapped to IAM actions (plus those on paths the replay does not drive)
+        wanted = {
+            grant for grant in iam.needed(function_id, operations[function_id], tables)
+            if conditions.get(optional.get(grant[0], ""), True)
+        }  # fmt: skip
+        granted = iam.grants(template.resources()[function_id], conditions=conditions)
+
+        # Then the policy holds each of them, and nothing else
+        assert wanted - granted == set(), f"{function_id} lacks permissions"
+        assert granted - wanted == set(), f"{function_id} has permissions its code never uses"
+
+
+def test_every_operation_listed_as_not_replayed_is_made_by_the_code_it_names() -> None:
+    for entry in iam.NOT_REPLAYED:
+        path, text = entry.evidence
+        assert text in (harness.ROOT / path).read_text(), entry

@@ -105,9 +105,7 @@ def test_the_runtime_layer_holds_the_package_and_exactly_the_locked_distribution
     assert shipped["boto3"] == shipped["botocore"]
 
     # And besides them only our package and pip's manifest: no dev tools, no fakes, no tests
-    others = {
-        path.parts[0] for path in _files(site) if path not in harness.distribution_files(site)
-    }
+    others = {path.parts[0] for path in _files(site) if path not in harness.distribution_files(site)}
     assert others == {"audiocodes_endpoint", *MANIFESTS}
 
 
@@ -116,9 +114,7 @@ def test_every_module_of_the_runtime_layer_is_imported_by_a_handler(build: Path)
     # Given the package as built into the layer, and the four handlers
     package_root = build / "RuntimeLayer" / "python" / "audiocodes_endpoint"
     modules = {
-        ".".join(["audiocodes_endpoint", *p.relative_to(package_root).with_suffix("").parts]).removesuffix(
-            ".__init__"
-        )
+        ".".join(["audiocodes_endpoint", *p.relative_to(package_root).with_suffix("").parts]).removesuffix(".__init__")
         for p in package_root.rglob("*.py")
     }
     handlers = [build / function_id / "app.py" for function_id in FUNCTION_FOLDERS]
@@ -145,4 +141,3 @@ def test_no_two_layers_of_a_function_write_the_same_path(build: Path) -> None:
     # merged_layers raises on a clash, as the later layer would silently replace the earlier's file
     merged = harness.merged_layers(build, ["RuntimeLayer", "AgentLayer"])
     assert {path.parts[0] for path in merged} == {"python", "agent"}
-

@@ -104,16 +104,37 @@ def test_functions_know_the_sessions_table_and_the_agent(template: Template) -> 
     assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "audiocodes-endpoint"
 
 
-def test_bot_api_may_read_its_settings_and_secrets_only_under_its_prefix(template: Template) -> None:
-    # Given the Bot API function's policies
-    policies = template.resources("AWS::Serverless::Function")["BotApiFunction"]["Properties"]["Policies"]
-    by_name = {name: value for policy in policies for name, value in policy.items()}
+def test_functions_read_secrets_only_under_their_prefix(template: Template) -> None:
+    # Given the functions' policy statements, by Sid
+    functions = template.resources("AWS::Serverless::Function")
+    for function_id in ("BotApiFunction", "WebSocketFunction", "InjectNotifyFunction"):
+        statements = {
+            s["Sid"]: s for s in functions[function_id]["Properties"]["Policies"][0]["Statement"] if "Sid" in s
+        }
 
-    # Then it reaches the sessions table, and SSM/Secrets Manager only below audiocodes-endpoint/
-    assert by_name["DynamoDBCrudPolicy"] == {"TableName": {"Ref": "SessionsTable"}}
-    assert by_name["SSMParameterReadPolicy"] == {"ParameterName": "audiocodes-endpoint/*"}
-    secret_arn = by_name["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"]["Fn::Sub"]
-    assert secret_arn.endswith(":secret:audiocodes-endpoint/*")
+        # Then SSM and Secrets Manager are reached only below audiocodes-endpoint/, one action each
+        assert statements["Secrets"]["Action"] == "ssm:GetParameter"
+        assert statements["Secrets"]["Resource"]["Fn::Sub"].endswith(":parameter/audiocodes-endpoint/*")
+        assert statements["SecretsManager"]["Action"] == "secretsmanager:GetSecretValue"
+        assert statements["SecretsManager"]["Resource"]["Fn::Sub"].endswith(":secret:audiocodes-endpoint/*")
+    # and the dispatcher, which checks no token, reads no secret at all
+    dispatcher = functions["DispatcherFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert not [s for s in dispatcher if "Sid" in s and s["Sid"].startswith("Secret")]
+
+
+def test_the_customer_managed_key_is_usable_only_through_ssm_and_secrets_manager(template: Template) -> None:
+    # Given the Bot API's conditional KMS statement
+    statements = template.resources("AWS::Serverless::Function")["BotApiFunction"]["Properties"]["Policies"][0]
+    (conditional,) = [
+        s["Fn::If"] for s in statements["Statement"] if "Fn::If" in s and s["Fn::If"][0] == "HasSecretsKmsKey"
+    ]
+    _, key, otherwise = conditional
+
+    # Then with SecretsKmsKeyArn set it may decrypt with that key, via those two services only; else nothing
+    assert key["Action"] == "kms:Decrypt" and key["Resource"] == {"Ref": "SecretsKmsKeyArn"}
+    services = key["Condition"]["StringEquals"]["kms:ViaService"]
+    assert [s["Fn::Sub"].split(".")[0] for s in services] == ["ssm", "secretsmanager"]
+    assert otherwise == {"Ref": "AWS::NoValue"}
 
 
 def test_outputs_give_the_bot_url_base_and_the_table(template: Template) -> None:

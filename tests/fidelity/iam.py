@@ -1,0 +1,118 @@
+"""Each function's IAM policy against the AWS operations its code makes.
+
+An operation is (service, operation, table): recorded while the fidelity replay runs the built
+functions (bootstrap.py wraps botocore), plus the operations on paths the replay does not drive,
+listed in NOT_REPLAYED with the code that makes them. A policy grant is (action, resource): the
+DynamoDB table's logical id for dynamodb actions, "" for the rest (their resources are checked by
+test_template.py's own tests where it matters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "layers" / "runtime" / "audiocodes_endpoint"
+
+# botocore service name -> IAM service prefix.
+PREFIXES = {
+    "dynamodb": "dynamodb",
+    "sqs": "sqs",
+    "ssm": "ssm",
+    "secretsmanager": "secretsmanager",
+    "translate": "translate",
+    "comprehend": "comprehend",
+    "lexv2-runtime": "lex",
+    "kms": "kms",
+}
+
+
+def action_of(service: str, operation: str) -> str:
+    """The IAM action an API operation needs (the WebSocket management API has one for all)."""
+    if service == "apigatewaymanagementapi":
+        return "execute-api:ManageConnections"
+    return f"{PREFIXES[service]}:{operation}"
+
+
+@dataclass(frozen=True)
+class Unreplayed:
+    """An operation the replay does not reach, and where the code makes it (file, text found there)."""
+
+    functions: tuple[str, ...]
+    service: str
+    operation: str
+    table: str
+    evidence: tuple[str, str]
+    why: str
+
+
+TURNS = ("BotApiFunction", "DispatcherFunction")  # the two places a turn runs (sync, async)
+SECRET_READERS = ("BotApiFunction", "WebSocketFunction", "InjectNotifyFunction")
+
+NOT_REPLAYED = [
+    Unreplayed(SECRET_READERS, "secretsmanager", "GetSecretValue", "",
+               ("layers/runtime/audiocodes_endpoint/settings.py", "parameters.get_secret("),
+               "a token or key referenced as secretsmanager:<name>; the demo agent uses ssm: only"),
+    Unreplayed(SECRET_READERS, "kms", "Decrypt", "",
+               ("layers/runtime/audiocodes_endpoint/settings.py", "decrypt=True"),
+               "SecureStrings under a customer-managed key (SecretsKmsKeyArn); moto needs no key"),
+    Unreplayed(("BotApiFunction",), "apigatewaymanagementapi", "DeleteConnection", "",
+               ("layers/runtime/audiocodes_endpoint/delivery.py", ".delete_connection("),
+               "VAIC disconnects an async call over HTTP: the Bot API closes its WebSocket"),
+    Unreplayed(TURNS, "translate", "TranslateText", "",
+               ("layers/runtime/audiocodes_endpoint/translation.py", ".translate_text("),
+               "endpoints with translation (demo-translated); moto has no Translate"),
+    Unreplayed(TURNS, "comprehend", "DetectDominantLanguage", "",
+               ("layers/runtime/audiocodes_endpoint/translation.py", '"auto"'),
+               "Translate's automatic source language calls Comprehend with the caller's credentials"),
+    Unreplayed(TURNS, "lexv2-runtime", "RecognizeText", "",
+               ("layers/runtime/audiocodes_endpoint/nlu_connectors.py", ".recognize_text("),
+               "endpoints with nlu: {connector: lex}; granted on LexBotAliasArns only"),
+    Unreplayed(("InjectNotifyFunction",), "dynamodb", "PutItem", "SessionsTable",
+               ("functions/inject_notify/app.py", "DynamoDBPersistenceLayer("),
+               "Idempotency-Key: Powertools writes the idempotency record"),
+    Unreplayed(("InjectNotifyFunction",), "dynamodb", "DeleteItem", "SessionsTable",
+               ("functions/inject_notify/app.py", "DynamoDBPersistenceLayer("),
+               "Idempotency-Key: Powertools deletes the record when accepting fails"),
+]  # fmt: skip
+
+
+def grants(function: dict[str, Any], *, conditions: dict[str, bool]) -> set[tuple[str, str]]:
+    """(action, table logical id or "") for every Allow statement of a function's Policies."""
+    found = set()
+    for policy in function["Properties"].get("Policies", []):
+        assert set(policy) == {"Statement"}, f"only explicit statements say what they allow: {policy}"
+        for statement in policy["Statement"]:
+            statement = _choose(statement, conditions)
+            if statement is None:
+                continue
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            table = _table(statement["Resource"])
+            for action in actions:
+                found.add((action, table if action.startswith("dynamodb:") else ""))
+    return found
+
+
+def _choose(node: Any, conditions: dict[str, bool]) -> Any:
+    if isinstance(node, dict) and set(node) == {"Fn::If"}:
+        name, when_true, when_false = node["Fn::If"]
+        chosen = when_true if conditions[name] else when_false
+        return None if chosen == {"Ref": "AWS::NoValue"} else chosen
+    return node
+
+
+def _table(resource: Any) -> str:
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        logical_id, attribute = resource["Fn::GetAtt"]
+        return str(logical_id) if attribute == "Arn" else ""
+    return ""
+
+
+def needed(function_id: str, recorded: set[tuple[str, str, str]], tables: dict[str, str]) -> set[tuple[str, str]]:
+    """What the function's code needs: recorded operations plus NOT_REPLAYED, as (action, table)."""
+    operations = {(service, operation, tables.get(table, table)) for service, operation, table in recorded}
+    operations |= {(u.service, u.operation, u.table) for u in NOT_REPLAYED if function_id in u.functions}
+    return {(action_of(s, o), t if s == "dynamodb" else "") for s, o, t in operations}

@@ -146,7 +146,10 @@ class Emulator:
         stub = accounts_stub.start(int(os.environ.get("ACCOUNTS_PORT", "0")))
         self._stoppers.append(stub.shutdown)
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
+        # The demo endpoints let their HTTP nodes reach the stub on 127.0.0.1 only when this is set.
+        os.environ.setdefault("LOCAL_ALLOW_PRIVATE_NETWORK", "true")
         resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
+        resources["AccountsApiUrl"] = os.environ["ACCOUNTS_API_URL"]  # the template parameter, locally the stub
         resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")
         http = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
         self.port = http.server_port

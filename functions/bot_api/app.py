@@ -17,7 +17,7 @@ from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
 from audiocodes_endpoint.runtime import AsyncModeUnavailable, runtime
-from audiocodes_endpoint.settings import EndpointSettings
+from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable
 
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)
@@ -130,7 +130,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if endpoint is None:
         return http_api.error(404, "unknown_endpoint", "no endpoint with this URL token")
     mask_logs(endpoint.data_protection.mask_logging)
-    if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
+    try:
+        expected = runtime().bot_token(endpoint)
+    except SecretUnavailable as problem:
+        return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
+    if not http_api.token_matches(http_api.presented_token(event.get("headers")), expected):
         return http_api.error(
             401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )

@@ -6,6 +6,7 @@ parsed. Accepted work goes onto the call's FIFO group, so it is ordered with the
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import cache
 from typing import Annotated, Any
@@ -20,7 +21,7 @@ from audiocodes_endpoint import http_api
 from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
 from audiocodes_endpoint.observability import logger, metrics, traced
 from audiocodes_endpoint.runtime import runtime
-from audiocodes_endpoint.settings import EndpointSettings, resolve_secret
+from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable, resolve_secret
 from audiocodes_endpoint.transformers import Hook, TransformerError
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -48,14 +49,9 @@ def notify_raw(url_token: str) -> Response[Any]:
 
 
 def _authorised(url_token: str) -> EndpointSettings:
-    """The endpoint named in the body, if the presented key is that endpoint's key.
-
-    The key already matched some endpoint's before the body was read, so naming an unknown one is 404.
-    """
-    endpoint = runtime().endpoint(url_token)
-    if endpoint is None:
-        raise InjectionRefused(404, "unknown_endpoint", "no endpoint with this URLToken")
-    if not _key_matches(endpoint, app.context["api_key"]):
+    """The endpoint the handler authenticated the key for, if the validated body names that one."""
+    endpoint: EndpointSettings = app.context["endpoint"]
+    if url_token != endpoint.url_token:  # cannot happen: both read from the same body
         raise InjectionRefused(401, "unauthorized", "this API key is not valid for that URLToken")
     return endpoint
 
@@ -161,24 +157,44 @@ def _presented_key(event: dict[str, Any]) -> str | None:
     return headers.get("x-api-key") or query.get("api_key") or None
 
 
+def _url_token_in_body(event: dict[str, Any]) -> str | None:
+    """Cognigy's body names the endpoint (``URLToken``): read just that, to know whose key to check."""
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+        document = json.loads(raw)
+    except (ValueError, UnicodeError):
+        return None
+    token = document.get("URLToken") if isinstance(document, dict) else None
+    return token if isinstance(token, str) else None
+
+
 @traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The key first, then the size, then Powertools parses and validates the body.
+    # The key first (of the one endpoint the request names), then the size, then Powertools parses and
+    # validates the body. Only that endpoint's key is read: another endpoint's missing secret is no concern.
     presented = _presented_key(event)
-    segments = http_api.route_path(event).strip("/").split("/")
-    if len(segments) == 2 and segments[0] in ("inject", "notify"):
-        endpoint = runtime().endpoint(segments[1])
-        if endpoint is None or endpoint.inject_api_key is None:
-            return http_api.error(404, "unknown_endpoint", "no endpoint with inject & notify under this URL token")
-        if not _key_matches(endpoint, presented):
-            return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
-        app.append_context(endpoint=endpoint, api_key=presented)
-    elif not any(_key_matches(e, presented) for e in runtime().endpoints.values() if e.enabled):
+    if presented is None:
         return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
-    else:
-        app.append_context(api_key=presented)
     if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
         return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
+    segments = http_api.route_path(event).strip("/").split("/")
+    named = segments[1] if len(segments) == 2 and segments[0] in ("inject", "notify") else _url_token_in_body(event)
+    if named is None:
+        # No endpoint named, so no key to check the presented one against: not authenticated.
+        return http_api.error(
+            401, "unauthorized", "the API key is checked against the endpoint the body's URLToken names; none"
+        )
+    endpoint = runtime().endpoint(named)
+    if endpoint is None or endpoint.inject_api_key is None:
+        return http_api.error(404, "unknown_endpoint", "no endpoint with inject & notify under this URL token")
+    try:
+        matches = _key_matches(endpoint, presented)
+    except SecretUnavailable as problem:
+        return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
+    if not matches:
+        return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
+    app.append_context(endpoint=endpoint, api_key=presented)
     return app.resolve(event, context)

@@ -16,6 +16,7 @@ from audiocodes_endpoint.conversation import ConversationNotFound
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
 from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.settings import SecretUnavailable
 
 
 def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
@@ -26,7 +27,11 @@ def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
     if endpoint is None or not endpoint.async_mode:
         return http_api.error(404, "unknown_endpoint", "no async endpoint with this URL token")
     mask_logs(endpoint.data_protection.mask_logging)
-    if not http_api.token_matches(http_api.presented_token(event.get("headers")), runtime().bot_token(endpoint)):
+    try:
+        expected = runtime().bot_token(endpoint)
+    except SecretUnavailable as problem:
+        return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
+    if not http_api.token_matches(http_api.presented_token(event.get("headers")), expected):
         return http_api.error(401, "unauthorized", "missing or wrong bearer token")
     conversations = runtime().conversations
     try:

@@ -468,3 +468,30 @@ def test_sam_validate_lint_passes() -> None:
     # Then it is a valid SAM template without lint findings
     assert result.returncode == 0, result.stdout + result.stderr
     assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_deployed_demo_endpoints_reach_no_private_network_and_no_default_accounts_api(
+    template: Template, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the environment a deployed function gets with the template's defaults (no emulator variables)
+    environment = template.function("BotApiFunction", resolve={**LOCAL, "SessionsTable": "s"}).environment
+    monkeypatch.delenv("LOCAL_ALLOW_PRIVATE_NETWORK", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    # When the shipped agent's endpoints are loaded
+    from audiocodes_endpoint.settings import load_endpoints
+
+    endpoints = load_endpoints(REPO_ROOT / "agent")
+
+    # Then no endpoint lets its flows reach loopback or private addresses, and the demo has no accounts API
+    assert environment["ACCOUNTS_API_URL"] == ""
+    assert [e.url_token for e in endpoints.values() if e.limits.allow_private_network] == []
+    assert {e.variables.get("accounts_api_url") for e in endpoints.values()} == {""}
+
+    # And under `make run` (the emulator sets the variable and the parameter) the demo reaches its stub
+    monkeypatch.setenv("LOCAL_ALLOW_PRIVATE_NETWORK", "true")
+    monkeypatch.setenv("ACCOUNTS_API_URL", "http://127.0.0.1:3001")
+    local = load_endpoints(REPO_ROOT / "agent")
+    assert all(e.limits.allow_private_network for e in local.values())
+    assert {e.variables["accounts_api_url"] for e in local.values()} == {"http://127.0.0.1:3001"}

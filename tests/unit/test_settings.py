@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.settings import SettingsError, load_endpoints, resolve_secret
+from audiocodes_endpoint.settings import SecretUnavailable, SettingsError, load_endpoints, resolve_secret
 
 AGENT = Path(__file__).parents[2] / "agent"
 
@@ -63,4 +63,9 @@ def test_env_secret_references_read_the_environment(monkeypatch):
     monkeypatch.setenv("SOME_TOKEN", "s3cret")
     assert resolve_secret("env:SOME_TOKEN") == "s3cret"
     monkeypatch.delenv("SOME_TOKEN")
-    assert resolve_secret("env:SOME_TOKEN") is None
+    with pytest.raises(SecretUnavailable, match="env:SOME_TOKEN: not set"):
+        resolve_secret("env:SOME_TOKEN")
+    monkeypatch.setenv("SOME_TOKEN", "")
+    with pytest.raises(SecretUnavailable, match="env:SOME_TOKEN: empty"):
+        resolve_secret("env:SOME_TOKEN")
+    assert resolve_secret(None) is None

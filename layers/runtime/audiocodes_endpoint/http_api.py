@@ -14,6 +14,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.metrics import MetricUnit
+
+from .observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,6 +38,19 @@ def presented_token(headers: Mapping[str, str] | None) -> str | None:
         return None
     scheme, _, rest = value.strip().partition(" ")
     return rest.strip() if scheme.lower() == "bearer" and rest.strip() else value.strip()
+
+
+def endpoint_misconfigured(url_token: str, reference: str, reason: str) -> dict[str, Any]:
+    """503 for an endpoint whose token or key cannot be read; the log names the reference, never a value."""
+    logger.error(
+        "endpoint secret unavailable", extra={"endpoint": url_token, "secret_reference": reference, "reason": reason}
+    )
+    metrics.add_metric(name="EndpointMisconfigured", unit=MetricUnit.Count, value=1)
+    return error(
+        503,
+        "endpoint_misconfigured",
+        "this endpoint's credentials cannot be read; its operator must store them (make secrets-check)",
+    )
 
 
 def token_matches(presented: str | None, expected: str | None) -> bool:

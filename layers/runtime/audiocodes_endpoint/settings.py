@@ -70,7 +70,15 @@ class FlowLimits(_Strict):
     code_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     allow_private_network: bool = False
-    """Let HTTP nodes reach loopback/private addresses (off: protects the VPC from flows)."""
+    """Let HTTP nodes reach loopback/private addresses (off: protects the VPC from flows).
+
+    May be a ``${VAR:-false}`` reference: the demo turns it on only where the local emulator sets
+    ``LOCAL_ALLOW_PRIVATE_NETWORK`` (its accounts stub listens on 127.0.0.1); deployed, it stays off."""
+
+    @field_validator("allow_private_network", mode="before")
+    @classmethod
+    def _expand_environment(cls, value: Any) -> Any:
+        return _expand(value) if isinstance(value, str) else value
 
 
 class EndpointSettings(_Strict):
@@ -130,7 +138,8 @@ class EndpointSettings(_Strict):
 
 
 def _expand(text: str) -> str:
-    return _ENV_REFERENCE.sub(lambda m: os.environ.get(m["name"], m["default"] or ""), text)
+    """``${NAME}`` and ``${NAME:-default}``; as in the shell, an empty variable takes the default."""
+    return _ENV_REFERENCE.sub(lambda m: os.environ.get(m["name"]) or m["default"] or "", text)
 
 
 class RuntimeConfig(_Strict):
@@ -200,18 +209,53 @@ def endpoints_for(agent_dir: Path) -> dict[str, EndpointSettings]:
     return load_endpoints(agent_dir)
 
 
+class SecretUnavailable(Exception):
+    """A secret reference with no readable value: missing, empty, not decryptable or not permitted.
+
+    Carries the reference and AWS's error code, never a value: both may be logged.
+    """
+
+    def __init__(self, reference: str, reason: str) -> None:
+        super().__init__(f"{reference}: {reason}")
+        self.reference = reference
+        self.reason = reason
+
+
 def resolve_secret(reference: str | None) -> str | None:
-    """The value behind a secret reference; ``None`` when there is no reference or no value."""
+    """The value behind a secret reference; ``None`` when there is no reference.
+
+    Raises :class:`SecretUnavailable` when the reference names nothing readable, so the endpoint
+    can answer 503 (its operator must fix it) instead of refusing every caller as if they were wrong.
+    """
     if not reference:
         return None
     scheme, _, name = reference.partition(":")
     if scheme == "env":
-        return os.environ.get(name) or None
+        value: Any = os.environ.get(name)
+    else:
+        value = _fetch(reference, scheme, name)
+    if not value:
+        raise SecretUnavailable(reference, "empty" if value is not None else "not set")
+    return str(value)
+
+
+def _fetch(reference: str, scheme: str, name: str) -> Any:
     # Imported here: Parameters pulls in boto3, which the env: path and cold imports do not need.
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-    if scheme == "ssm":
-        value = parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
-    else:
-        value = parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
-    return str(value) if value else None
+    try:
+        if scheme == "ssm":
+            return parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
+        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
+    except GetParameterError as error:
+        # ParameterNotFound, ResourceNotFoundException, AccessDeniedException, KMS errors, ...
+        raise SecretUnavailable(reference, _error_code(error)) from None
+
+
+def _error_code(error: Exception) -> str:
+    cause = error.__cause__ or error.__context__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code") or type(cause).__name__)
+    return type(cause or error).__name__

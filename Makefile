@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate fidelity lock bench validate graph clean
+.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph clean
 
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -55,6 +55,11 @@ sam-validate:
 # (tests/fidelity; root for `unshare -m`, python3.12), then the IAM policies checked against what ran.
 fidelity: $(VENV)/.installed
 	$(VENV)/bin/pytest -q tests/fidelity
+
+# Every secret the agent's endpoints reference, checked in the account your AWS credentials and
+# region point at; prints the `aws ssm put-parameter` line for each missing one. KMS_KEY=<SecretsKmsKeyArn>.
+secrets-check: $(VENV)/.installed
+	$(PY) -m audiocodes_devtools.secrets_check --agent agent $(if $(KMS_KEY),--kms-key-id "$(KMS_KEY)")
 
 # Re-lock the requirements after editing an *.in file (tools/lock.sh).
 lock:

@@ -50,7 +50,8 @@ def test_flags_references_the_functions_may_not_read_and_adds_the_customer_key(a
     # Given an endpoint whose token lives outside audiocodes-endpoint/ and a key in Secrets Manager
     (tmp_path / "endpoints").mkdir()
     (tmp_path / "endpoints" / "x.yaml").write_text(
-        "url_token: x\nflow: main\nbot_token: ssm:/other/x-token\ninject_api_key: secretsmanager:audiocodes-endpoint/x\n"
+        "url_token: x\nflow: main\nbot_token: ssm:/other/x-token\n"
+        "inject_api_key: secretsmanager:audiocodes-endpoint/x\n"
     )
 
     # When checked with the stack's customer-managed key

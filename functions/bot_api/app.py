@@ -16,8 +16,12 @@ from audiocodes_endpoint import http_api, protocol
 from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
-from audiocodes_endpoint.runtime import AsyncModeUnavailable, runtime
+from audiocodes_endpoint.runtime import AsyncModeUnavailable, prepare, runtime
 from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable
+
+# Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
+# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+prepare()
 
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)

@@ -15,8 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import logger, metrics, traced
-from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.worker import perform
+
+# Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
+# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+prepare()
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 

@@ -20,9 +20,13 @@ from pydantic import ValidationError
 from audiocodes_endpoint import http_api
 from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
 from audiocodes_endpoint.observability import logger, metrics, traced
-from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable, resolve_secret
 from audiocodes_endpoint.transformers import Hook, TransformerError
+
+# Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
+# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+prepare()
 
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)

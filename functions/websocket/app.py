@@ -15,8 +15,12 @@ from audiocodes_endpoint import http_api
 from audiocodes_endpoint.conversation import ConversationNotFound
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
-from audiocodes_endpoint.runtime import runtime
+from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.settings import SecretUnavailable
+
+# Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
+# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+prepare()
 
 
 def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:

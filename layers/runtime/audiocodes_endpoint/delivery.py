@@ -40,6 +40,11 @@ class WebSocketPusher:
     def _client(self) -> BaseClient:
         return aws.client("apigatewaymanagementapi", self.client, endpoint_url=self.endpoint_url)
 
+    def connect(self) -> None:
+        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
+        self.__dict__.pop("_client", None)
+        self._client  # noqa: B018 - the cached property builds the client
+
     def push(self, connection_id: str, frame: dict[str, Any]) -> None:
         data = json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
         try:
@@ -136,6 +141,11 @@ class TurnQueue:
     @cached_property
     def _client(self) -> BaseClient:
         return aws.client("sqs", self.client)
+
+    def connect(self) -> None:
+        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
+        self.__dict__.pop("_client", None)
+        self._client  # noqa: B018 - the cached property builds the client
 
     def put(self, work: Work, deduplication: str) -> str:
         """Enqueue; SQS drops a second message with the same ``deduplication`` within 5 minutes."""

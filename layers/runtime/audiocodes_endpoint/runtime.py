@@ -1,11 +1,14 @@
-"""What a Lambda process builds once, lazily: settings, endpoints, the agent and the conversation core.
+"""What a Lambda process builds once: settings, endpoints, the agent and the conversation core.
 
-Nothing here runs at import, so a cold start pays for the agent and boto3 on the first request only.
+Each handler calls :func:`prepare` at import, so Lambda's init phase (not the first request) pays for
+loading the agent, compiling its templates, each endpoint's services and the network clients. With
+SnapStart, :func:`reconnect` runs after a restore: clients and pooled sockets are made anew.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from urllib.parse import urlencode
@@ -61,6 +64,56 @@ class Runtime:
         if not value:
             raise AsyncModeUnavailable(f"{name} is not set: deploy the WebSocket API and turn queue")
         return value
+
+
+def prepare() -> Runtime:
+    """Everything that does not depend on a request, built now (Lambda's init phase)."""
+    built = runtime()
+    for endpoint in built.endpoints.values():
+        if endpoint.enabled:
+            built.services(endpoint)  # transformers and extensions imported, NLU, translation, analytics
+    reconnect()
+    _after_snapstart_restore(reconnect)
+    return built
+
+
+def reconnect() -> None:
+    """(Re)create the network clients: at init, and after a SnapStart restore (none may come from the snapshot)."""
+    from .flows.nodes.http import reset_shared_client
+    from .settings import connect_secret_stores
+
+    built = runtime()
+    _connect(built.conversations.store)
+    for endpoint in built.endpoints.values():
+        analytics = built.services(endpoint).analytics if endpoint.enabled else None
+        if analytics is not None:
+            _connect(analytics.store)
+    if built.config.turn_queue_url:
+        built.queue.connect()
+    if built.config.connections_url:
+        built.pusher.connect()
+    connect_secret_stores()
+    reset_shared_client()
+
+
+def _connect(store: object) -> None:
+    connect = getattr(store, "connect", None)  # the AWS stores have clients; in-memory ones do not
+    if callable(connect):
+        connect()
+
+
+def _after_snapstart_restore(hook: Callable[[], None]) -> None:
+    """Register ``hook`` with the Lambda runtime's SnapStart hooks (python3.12+); elsewhere nothing."""
+    try:
+        from snapshot_restore_py import register_after_restore  # provided by Lambda's runtime, not shipped
+    except ImportError:
+        return
+    if hook not in _registered:
+        register_after_restore(hook)
+        _registered.append(hook)
+
+
+_registered: list[Callable[[], None]] = []
 
 
 @cache

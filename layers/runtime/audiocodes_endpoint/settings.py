@@ -240,7 +240,6 @@ def resolve_secret(reference: str | None) -> str | None:
 
 
 def _fetch(reference: str, scheme: str, name: str) -> Any:
-    # Imported here: Parameters pulls in boto3, which the env: path and cold imports do not need.
     from aws_lambda_powertools.utilities import parameters
     from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
@@ -251,6 +250,19 @@ def _fetch(reference: str, scheme: str, name: str) -> Any:
     except GetParameterError as error:
         # ParameterNotFound, ResourceNotFoundException, AccessDeniedException, KMS errors, ...
         raise SecretUnavailable(reference, _error_code(error)) from None
+
+
+def connect_secret_stores() -> None:
+    """Powertools' SSM and Secrets Manager providers with fresh clients and no cached values.
+
+    Called at init (so the first request does not build them) and after a SnapStart restore.
+    """
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
+
+    parameters.clear_caches()
+    DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider()
+    DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider()
 
 
 def _error_code(error: Exception) -> str:

@@ -46,6 +46,11 @@ class DynamoDBAnalyticsStore:
     def _client(self) -> BaseClient:
         return aws.client("dynamodb", self._injected_client)
 
+    def connect(self) -> None:
+        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
+        self.__dict__.pop("_client", None)
+        self._client  # noqa: B018 - the cached property builds the client
+
     def put(self, record: TurnRecord) -> None:
         self._client.put_item(TableName=self._table, Item=to_item(record))
 

@@ -28,6 +28,11 @@ class DynamoDBSessionStore:
     def _client(self) -> BaseClient:
         return aws.client("dynamodb", self._injected_client)
 
+    def connect(self) -> None:
+        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
+        self.__dict__.pop("_client", None)
+        self._client  # noqa: B018 - the cached property builds the client
+
     def get(self, endpoint: str, conversation: str) -> Session | None:
         answer = self._client.get_item(
             TableName=self._table, Key={"id": {"S": session_key(endpoint, conversation)}}, ConsistentRead=True

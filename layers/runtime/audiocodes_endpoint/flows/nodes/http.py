@@ -31,6 +31,16 @@ _client: httpx.Client | None = None
 _client_lock = threading.Lock()
 
 
+def reset_shared_client() -> None:
+    """Open the shared client anew (at init, and after a SnapStart restore: no pooled sockets survive)."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+    _shared_client()
+
+
 def _shared_client() -> httpx.Client:
     """One client per process: building an SSL context costs tens of ms, and pooled connections
     survive between turns of a warm Lambda. httpx is imported here, not at module import."""

@@ -136,6 +136,7 @@ class Emulator:
         self.inject_keys: dict[str, str] = {}
         self.websockets = WebSocketGateway(self._invoke_websocket)
         self.pollers: list[SqsPoller] = []
+        self._environment_overrides: dict[str, str] = {}
 
     @property
     def base_url(self) -> str:
@@ -155,12 +156,12 @@ class Emulator:
         self.port = http.server_port
         self.websockets.start()
         self._stoppers.append(self.websockets.stop)
+        # The deployed stack points these at API Gateway; here they point at this emulator. Set before the
+        # handlers are imported: their init (runtime.prepare) reads the environment once.
+        self._environment_overrides = {"WEBSOCKET_URL": self.websockets.url, "CONNECTIONS_URL": self.base_url}
         self.functions = {
             logical_id: self._load_function(spec) for logical_id, spec in self.template.functions(resources).items()
         }
-        # The deployed stack points these at API Gateway; here they point at this emulator.
-        os.environ["WEBSOCKET_URL"] = self.websockets.url
-        os.environ["CONNECTIONS_URL"] = self.base_url
         self.routes = _routes(self.template, self.functions)
         self._store_secrets()
         threading.Thread(target=http.serve_forever, name="http-api", daemon=True).start()
@@ -281,6 +282,7 @@ class Emulator:
         for key, value in spec.environment.items():
             in_agent = agent is not None and (value == AGENT_MOUNT or value.startswith(f"{AGENT_MOUNT}/"))
             os.environ[key] = f"{agent}{value[len(AGENT_MOUNT) :]}" if in_agent else value
+        os.environ.update(self._environment_overrides)
         module = _import_handler(spec)
         return LocalFunction(spec, getattr(module, spec.handler_name))
 

@@ -520,7 +520,7 @@ def _references(node: Any) -> set[str]:
     if _is_intrinsic(node):
         ((function, argument),) = node.items()
         if function == "Ref":
-            return {str(argument)}
+            return {str(argument).split(".", 1)[0]}  # SAM's "MyFunction.Alias" refers to MyFunction
         if function == "Fn::GetAtt":
             return {str(argument[0])}
         if function == "Fn::Sub":

@@ -20,6 +20,7 @@ management API can be read from its backend.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import ipaddress
 import json
@@ -45,8 +46,10 @@ WEBSOCKET_API_ID = "k9w8s7t6u5"  # the apiId of events/websocket/*.json
 WEBSOCKET_HOST = f"{WEBSOCKET_API_ID}.execute-api.{REGION}.amazonaws.com"
 
 
+@functools.cache
 def sam_build() -> Path:
-    """``sam build`` (arm64, as deployed) into .aws-sam/fidelity; sam's cache skips unchanged parts."""
+    """``sam build`` (arm64, as deployed) into .aws-sam/fidelity, once per test run; sam's own cache
+    (keyed by the sources' and manifests' hashes) skips what did not change since the last run."""
     subprocess.run(
         ["bash", str(ROOT / "tools" / "sam.sh"), "build", "--cached", "--build-dir", str(BUILD_DIR),
          "--cache-dir", str(CACHE_DIR)],

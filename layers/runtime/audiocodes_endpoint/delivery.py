@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import aws
-from .observability import logger
+from .observability import count, logger
 from .sessions import Session, SessionStore
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ class SocketOutlet:
                     self.sleep(0.05 * 2**attempt)
                     continue
                 logger.info("WebSocket gone; outputs wait for the next connection")
+                count("PushFailures")
                 session.connection_id = None
                 return False
         session.delivered.add(activity["id"])

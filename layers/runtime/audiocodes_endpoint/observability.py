@@ -27,6 +27,10 @@ def count(metric: str, value: int = 1) -> None:
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
 
 
+def measure(metric: str, milliseconds: float) -> None:
+    metrics.add_metric(name=metric, unit=MetricUnit.Milliseconds, value=milliseconds)
+
+
 def bind_conversation(endpoint: str, conversation: str | None) -> None:
     """Every log line of this request carries the endpoint and the conversation id."""
     logger.append_keys(endpoint=endpoint, conversation=conversation)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .call_handling import event_actions, failure_activities
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
-from .observability import count, logger
+from .observability import count, logger, measure
 from .protocol import Activity
 from .session_policy import check_call_limit
 from .sessions import Session
@@ -251,12 +251,14 @@ class TurnRunner:
         from .analytics import TurnRecord, bot_text_of, outcome_of  # with the first turn, not at cold import
 
         found_outcome, detail = outcome_of(produced)
+        latency_ms = int((self.clock() - started) * 1000)
+        measure("TurnLatency", latency_ms)  # the dashboard's p50/p99
         return TurnRecord(
             endpoint=endpoint.url_token,
             conversation=session.conversation,
             turn=session.execution,
             started_at=started,
-            latency_ms=int((self.clock() - started) * 1000),
+            latency_ms=latency_ms,
             flow=endpoint.flow,
             input_type=inp.kind if inp is not None else "message",
             event=inp.event if inp is not None else None,

@@ -77,6 +77,7 @@ class Conversations:
             conversation=conversation,
             expires_at=int(now) + endpoint.session.idle_seconds,
             created_at=now,
+            agent_version=getattr(self.flows, "version", ""),
         )
         if self.store.create(session) is not None:
             count("Calls")

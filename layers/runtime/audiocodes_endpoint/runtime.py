@@ -7,10 +7,12 @@ SnapStart, :func:`reconnect` runs after a restore: clients and pooled sockets ar
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
+from pathlib import Path
 from urllib.parse import urlencode
 
 from .conversation import Conversations
@@ -64,6 +66,14 @@ class Runtime:
         if not value:
             raise AsyncModeUnavailable(f"{name} is not set: deploy the WebSocket API and turn queue")
         return value
+
+
+def agent_version(agent_dir: Path) -> str:
+    """A digest of every file of the agent: equal for equal agents, whatever the deploy."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in agent_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(agent_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def prepare() -> Runtime:
@@ -143,7 +153,9 @@ def runtime() -> Runtime:
         config=config,
         endpoints=endpoints,
         conversations=Conversations(
-            store=DynamoDBSessionStore(config.sessions_table), flows=FlowEngine(agent), services=services
+            store=DynamoDBSessionStore(config.sessions_table),
+            flows=FlowEngine(agent, version=agent_version(agent_dir)),
+            services=services,
         ),
         services=services,
     )

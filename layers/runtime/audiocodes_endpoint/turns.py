@@ -210,6 +210,13 @@ class TurnRunner:
         )  # fmt: skip
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context
+        if result.recovered_from is not None:
+            logger.warning(
+                "the node this call waited on changed in a deploy; the call took the recovery path",
+                extra={"waited_on": result.recovered_from, "agent_version_at_start": session.agent_version,
+                       "agent_version": getattr(self.flows, "version", "")},
+            )  # fmt: skip
+            count("FlowRecoveries")
         return result
 
     def _shape(self, services: EndpointServices, session: Session, wire: dict[str, Any]) -> dict[str, Any] | None:

@@ -78,9 +78,10 @@ def _guarded(flow: str, node_id: str, node: NodeBase, action: Callable[[], Step]
 class FlowEngine:
     """Runs turns of an agent's flows. One per process; ``run_turn`` keeps no state between calls."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, version: str = "") -> None:
         self.agent = agent
         self._events = {name: flow_events(flow) for name, flow in agent.flows.items()}
+        self.version = version  # the agent's digest (runtime.agent_version); sessions record theirs at start
 
     def run_turn(
         self,
@@ -106,6 +107,7 @@ class FlowEngine:
             silent=disconnect,
             requested_events=list(state.events),
         )
+        recovered_from = None
         if disconnect:
             self._disconnect(turn, state, flow_name)
         else:
@@ -117,11 +119,17 @@ class FlowEngine:
                 turn.ask_for(wanted, **options.call_setup)
             elif not state.ended:
                 turn.ask_for(wanted)
-            start = self._route(turn, state, flow_name)
+            # Only an input the wait was for (speech, digits, no input) takes the recovery path; other
+            # events pass by and leave the stale wait for the next one.
+            recovered_from = self._stale_wait(state) if inp.event in (None, "DTMF", "noUserInput") else None
+            start = self._recover(state, flow_name, recovered_from) if recovered_from else None
+            start = start or self._route(turn, state, flow_name)
             if start is not None:
                 self._execute(turn, state, start)
         state.events = turn.requested_events
-        return TurnResult(state=state, context=turn.context, outputs=list(turn.outputs), path=turn.path)
+        return TurnResult(
+            state=state, context=turn.context, outputs=list(turn.outputs), path=turn.path, recovered_from=recovered_from
+        )
 
     # --- routing ---------------------------------------------------------------------------------
 
@@ -136,8 +144,6 @@ class FlowEngine:
         if action is not None:  # the endpoint's call_events win over the flow's handlers
             return self._apply(turn, state, entry, node, action)
         is_message = inp.event is None
-        if node is None and waiting is not None and waiting.get("kind") != "idle" and not state.ended:
-            waiting = {"kind": "idle"}  # the flow changed under a live call: treat it as idle
 
         if is_message and inp.intent and not state.ended and not (node and waiting and node.claims(turn, waiting)):
             found = self._handler(state, waiting, entry, "intents", inp.intent)
@@ -240,6 +246,31 @@ class FlowEngine:
         state.waiting = None
         state.ended = False
         return _Start(flow, Next(target), base=depth, snapshot=snapshot)
+
+    # --- a deploy during a live call --------------------------------------------------------------
+
+    def _stale_wait(self, state: FlowState) -> dict[str, Any] | None:
+        """The wait a live call is in, when its node no longer exists or is no longer of that kind."""
+        waiting = state.waiting
+        if state.ended or not waiting or waiting.get("kind") == "idle":
+            return None
+        node = self._waiting_node(waiting)
+        if node is not None and node.kind == waiting.get("kind"):
+            return None
+        return {"flow": waiting.get("flow"), "node": waiting.get("node"), "kind": waiting.get("kind"),
+                "now": node.kind if node is not None else None}  # fmt: skip
+
+    def _recover(self, state: FlowState, entry: str, stale: dict[str, Any]) -> _Start:
+        """The documented recovery (README, "Deploys during live calls"): the waiting flow's own
+        ``flow_changed`` handler if it has one, else the start of the endpoint's flow. The caller's
+        input is not lost: it reaches whatever the recovery path asks next."""
+        state.waiting, state.stack, state.ended = None, [], False
+        flow_name = str(stale.get("flow") or entry)
+        flow = self.agent.flows.get(flow_name)
+        handler = flow.events.get("flow_changed") if flow is not None else None
+        if handler:
+            return _Start(flow_name, Next(handler))
+        return _Start(entry, Next(self._flow(entry).start))
 
     def _waiting_node(self, waiting: dict[str, Any] | None) -> NodeBase | None:
         if not waiting or waiting.get("kind") == "idle":

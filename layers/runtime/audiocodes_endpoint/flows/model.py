@@ -115,6 +115,8 @@ KNOWN_EVENTS = frozenset(
         "conversationEnd",
         # raised by the endpoint itself: data-only Inject, and session.on_expiry: notify_flow
         "inject",
+        # a deploy removed the node a live call waited on, or changed its kind (FlowEngine._recover)
+        "flow_changed",
         "maxCallDuration",
     }
 )

@@ -94,6 +94,8 @@ class TurnResult:
     outputs: list[Activity]
     path: list[str] = field(default_factory=list)
     """``flow:node`` of every node the turn ran, in order (for analytics)."""
+    recovered_from: dict[str, Any] | None = None
+    """The wait this turn abandoned because a deploy removed or changed its node (see FlowEngine)."""
 
 
 class FlowError(Exception):

@@ -43,6 +43,8 @@ class Session:
     storage: dict[str, Any] = field(default_factory=dict)
     translation: dict[str, Any] = field(default_factory=dict)
     call_limit: dict[str, Any] = field(default_factory=dict)
+    agent_version: str = ""
+    """The agent (flows, endpoints, extensions) the call started with; a deploy may change it mid-call."""
 
     @property
     def key(self) -> str:

@@ -125,6 +125,7 @@ def _to_item(session: Session) -> dict[str, Any]:
         "translation": session.translation,
         "call_limit": session.call_limit,
         "outbox": session.outbox,
+        "agent_version": session.agent_version,
     }
     item = {
         "id": {"S": session.key},
@@ -162,5 +163,6 @@ def _from_item(item: dict[str, Any]) -> Session:
         translation=state.get("translation", {}),
         call_limit=state.get("call_limit", {}),
         outbox=state.get("outbox", []),
+        agent_version=state.get("agent_version", ""),
         delivered=set(item.get("delivered", {}).get("SS", [])),
     )

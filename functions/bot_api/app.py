@@ -21,7 +21,7 @@ from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).
-prepare()
+prepare(secrets=lambda endpoint: [endpoint.bot_token])
 
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)

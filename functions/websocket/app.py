@@ -20,7 +20,7 @@ from audiocodes_endpoint.settings import SecretUnavailable
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).
-prepare()
+prepare(secrets=lambda endpoint: [endpoint.bot_token] if endpoint.async_mode else [])
 
 
 def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:

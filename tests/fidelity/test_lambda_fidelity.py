@@ -214,8 +214,10 @@ def test_each_function_s_policy_allows_exactly_what_its_code_calls(
     functions: dict[str, harness.LambdaProcess], aws: dict[str, Any], operations: dict[str, set[Any]],
     conditions: dict[str, bool],
 ) -> None:  # fmt: skip
-    # Given the operations each function made in the replays above (run first, in this module)
+    # Given the operations each function made at init and in the replays above (run first, in this module)
     assert all(operations.values()), "the replays must run before this test"
+    for process in functions.values():
+        operations[process.function_id].update(tuple(op) for op in process.init["operations"])
     tables = {name: logical_id for logical_id, name in aws["resolve"].items() if logical_id.endswith("Table")}
     optional = {"kms:Decrypt": "HasSecretsKmsKey", "lex:RecognizeText": "HasLexBots"}
     template: Template = aws["template"]

@@ -7,6 +7,7 @@ SnapStart, :func:`reconnect` runs after a restore: clients and pooled sockets ar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from .delivery import SocketOutlet, TurnQueue, WebSocketPusher
 from .observability import logger
 from .services import EndpointServiceRegistry
 from .sessions.dynamodb import DynamoDBSessionStore
-from .settings import EndpointSettings, RuntimeConfig, endpoints_for, resolve_secret
+from .settings import EndpointSettings, RuntimeConfig, SecretUnavailable, endpoints_for, resolve_secret
 
 
 class AsyncModeUnavailable(Exception):
@@ -76,14 +77,30 @@ def agent_version(agent_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def prepare() -> Runtime:
-    """Everything that does not depend on a request, built now (Lambda's init phase)."""
+def prepare(secrets: Callable[[EndpointSettings], list[str | None]] | None = None) -> Runtime:
+    """Everything that does not depend on a request, built now (Lambda's init phase).
+
+    ``secrets`` names the references this function checks per endpoint (its token, its key): they are
+    fetched now too, and the sessions table's connection opened, unless the init is for a SnapStart
+    snapshot (no secret or connection may live in one). A secret that cannot be read is left for the
+    request, which answers 503 and logs it.
+    """
     built = runtime()
     for endpoint in built.endpoints.values():
         if endpoint.enabled:
             built.services(endpoint)  # transformers and extensions imported, NLU, translation, analytics
     reconnect()
     _after_snapstart_restore(reconnect)
+    if built.config.initialization_type == "snap-start":
+        return built  # no secret and no open connection may be part of a snapshot
+    # Open the sessions table's connection (TLS) now: a read of a key no session has.
+    with contextlib.suppress(Exception):
+        built.conversations.store.get("-", "-")
+    if secrets is not None:
+        for endpoint in built.endpoints.values():
+            for reference in secrets(endpoint) if endpoint.enabled else []:
+                with contextlib.suppress(SecretUnavailable):
+                    resolve_secret(reference)
     return built
 
 

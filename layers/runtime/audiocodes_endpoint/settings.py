@@ -155,6 +155,8 @@ class RuntimeConfig(_Strict):
     connections_url: str = ""
     """The management API for pushing to those sockets (``https://`` + the same host and stage)."""
     turn_queue_url: str = ""
+    initialization_type: str = ""
+    """Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, provisioned-concurrency or snap-start."""
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> RuntimeConfig:
@@ -166,6 +168,7 @@ class RuntimeConfig(_Strict):
             websocket_url=env.get("WEBSOCKET_URL", ""),
             connections_url=env.get("CONNECTIONS_URL", ""),
             turn_queue_url=env.get("TURN_QUEUE_URL", ""),
+            initialization_type=env.get("AWS_LAMBDA_INITIALIZATION_TYPE", ""),
         )
 
 

@@ -495,3 +495,44 @@ def test_deployed_demo_endpoints_reach_no_private_network_and_no_default_account
     local = load_endpoints(REPO_ROOT / "agent")
     assert all(e.limits.allow_private_network for e in local.values())
     assert {e.variables["accounts_api_url"] for e in local.values()} == {"http://127.0.0.1:3001"}
+
+
+def test_functions_deploy_gradually_behind_the_live_alias_rolled_back_by_their_own_alarm(template: Template) -> None:
+    # Given the template's functions
+    globals_ = template.body["Globals"]["Function"]
+    functions = template.resources("AWS::Serverless::Function")
+
+    # Then each is published behind `live` and shifted by CodeDeploy, watched by its own errors alarm
+    assert globals_["AutoPublishAlias"] == "live"
+    assert globals_["SnapStart"] == {"ApplyOn": {"Fn::If": ["SnapStartOn", "PublishedVersions", "None"]}}
+    alarms = template.resources("AWS::CloudWatch::Alarm")
+    for function_id, function in functions.items():
+        preference = function["Properties"]["DeploymentPreference"]
+        assert preference["Type"] == {"Ref": "DeploymentType"}
+        (alarm,) = [ref["Ref"] for ref in preference["Alarms"]]
+        dimensions = {d["Name"]: d["Value"] for d in alarms[alarm]["Properties"]["Dimensions"]}
+        assert dimensions["FunctionName"] == {"Ref": function_id}
+        assert dimensions["Resource"] == {"Fn::Sub": f"${{{function_id}}}:live"}
+    # and the WebSocket API (not a SAM event) invokes the alias too
+    integration = template.resources("AWS::ApiGatewayV2::Integration")["WebSocketIntegration"]["Properties"]
+    assert {"Ref": "WebSocketFunction.Alias"} in integration["IntegrationUri"]["Fn::Join"][1]
+    permission = template.resources("AWS::Lambda::Permission")["WebSocketInvokePermission"]["Properties"]
+    assert permission["FunctionName"] == {"Ref": "WebSocketFunction.Alias"}
+
+
+def test_the_dashboard_shows_only_metrics_the_code_emits(template: Template) -> None:
+    # Given the dashboard's own metrics (namespace AudioCodesEndpoint) and the code's count()/measure() calls
+    import re
+
+    body, _ = template.resources("AWS::CloudWatch::Dashboard")["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    shown = set(re.findall(r'\["\$\{Namespace\}", "(\w+)"', body)) | set(re.findall(r'\[\s*"\.", "(\w+)"', body))
+    package = REPO_ROOT / "layers" / "runtime" / "audiocodes_endpoint"
+    source = "\n".join(path.read_text() for path in package.rglob("*.py"))
+    emitted = {name for line in source.splitlines() if re.search(r"\b(count|measure|add_metric)\(", line)
+               for name in re.findall(r'"(\w+)"', line)}  # fmt: skip
+
+    # Then calls, turns, latency, flow errors and push failures are on it, each one emitted by the code
+    assert {"Calls", "Turns", "TurnLatency", "FlowErrors", "PushFailures"} <= shown
+    assert shown - emitted == set()
+    # and the dead-letter queue's depth
+    assert '"ApproximateNumberOfMessagesVisible", "QueueName", "${DeadLetters}"' in body

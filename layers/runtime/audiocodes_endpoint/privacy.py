@@ -59,7 +59,7 @@ class DataProtectionSettings(BaseModel):
     mask_logging: bool = True
     """No caller/callee number, userId, text or data in any log line."""
     mask_analytics: bool = False
-    """Caller text (and numbers in bot text) masked in analytics records and transcripts."""
+    """The caller's and the bot's words masked whole in analytics records and transcripts."""
     mask_ip: bool = True
     """Client IP addresses are stored as ``*****``."""
     collect_analytics: bool = True

@@ -136,9 +136,35 @@ def test_internal_ranges_are_not_public(address: str) -> None:
     assert not is_public(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        # NAT64 well-known prefix (RFC 6052) embedding loopback, private, link-local, shared addresses
+        "64:ff9b::127.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b::a9fe:a9fe", "64:ff9b::192.168.1.1", "64:ff9b::100.64.0.1",
+        # NAT64 local-use prefix (RFC 8215): where it leads is the operator's choice, so all of it
+        "64:ff9b:1::8.8.8.8", "64:ff9b:1:ffff::1",
+        # IPv4-compatible (deprecated, RFC 4291 2.5.5.1), whatever they embed
+        "::127.0.0.1", "::10.0.0.1", "::169.254.169.254", "::8.8.8.8",
+        # IPv4-mapped with a private address, and 6to4 embedding loopback
+        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "2002:7f00:1::",
+    ],
+)  # fmt: skip
+def test_ipv6_forms_embedding_internal_ipv4_are_not_public(address: str) -> None:
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "64:ff9b::5db8:d822"]
+)
 def test_internet_addresses_are_public(address: str) -> None:
+    # A DNS64 resolver (IPv6-only Lambda subnets) answers 64:ff9b::<public IPv4> for IPv4-only hosts
     assert is_public(ipaddress.ip_address(address))
+
+
+def test_a_nat64_name_for_the_metadata_service_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _fake_dns(["64:ff9b::a9fe:a9fe"]))
+    with pytest.raises(BlockedAddress, match="private or reserved"):
+        resolve("http://metadata.example/latest/", allow_private_network=False)
 
 
 def _fake_dns(answers: list[str]) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from ..observability import count, logger
-from ..privacy import MASK, DataProtectionSettings, mask_ip_address, mask_phone_numbers
+from ..privacy import MASK, DataProtectionSettings, mask_ip_address
 
 Outcome = Literal["message", "silent", "transfer", "hangup", "disconnect", "error", "dropped"]
 """What a turn ended with: the bot spoke (``message``), said nothing (``silent``), handed the call over
@@ -78,10 +78,9 @@ def prepare(record: TurnRecord, settings: DataProtectionSettings, now: float) ->
         return None
     caller_text = bot_text = None
     if settings.store_transcripts:
+        # The bot's words are masked whole too: bots echo names and account numbers, not only phones.
         caller_text = MASK if settings.mask_analytics and record.caller_text else record.caller_text
-        bot_text = (
-            mask_phone_numbers(record.bot_text) if settings.mask_analytics and record.bot_text else record.bot_text
-        )
+        bot_text = MASK if settings.mask_analytics and record.bot_text else record.bot_text
     stored = replace(
         record,
         caller_text=caller_text,

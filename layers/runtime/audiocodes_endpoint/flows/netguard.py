@@ -3,7 +3,9 @@
 A flow's URL may be built from caller input, and the endpoint runs inside someone's VPC: without a
 check, ``http://169.254.169.254/`` (instance metadata) or ``http://10.0.0.5/admin`` would be one
 template away. We resolve the host once, refuse it if *any* address is not globally routable
-(loopback, private, link-local, unique-local, shared, reserved, multicast, unspecified), and then
+(loopback, private, link-local, unique-local, shared, reserved, multicast, unspecified, or an IPv6
+form embedding such an IPv4 address: mapped, 6to4, NAT64; IPv4-compatible and local-use NAT64
+addresses are refused whatever they embed), and then
 connect to the address we checked, so a second DNS answer cannot swap in another one (rebinding).
 """
 
@@ -26,8 +28,21 @@ class Target:
     sni_hostname: str | None  # TLS server name, when the URL was rewritten
 
 
+# IPv6 forms that lead to an IPv4 address, which Python's ``is_global`` does not look into:
+# NAT64's well-known prefix (RFC 6052) embeds it in the last 32 bits; a DNS64 resolver (an IPv6-only
+# Lambda subnet) answers it for every IPv4-only host, so it is judged by the address it embeds.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# Refused whole: NAT64's local-use prefix (RFC 8215; where it leads is the operator's choice) and the
+# deprecated IPv4-compatible addresses ``::a.b.c.d`` (RFC 4291 2.5.5.1; some stacks route them as IPv4).
+_REFUSED_V6 = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("::/96"))
+
+
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _REFUSED_V6):
+            return False
+        if address in _NAT64_WELL_KNOWN:
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
         mapped = address.ipv4_mapped or address.sixtofour
         if mapped is not None:
             return is_public(mapped)

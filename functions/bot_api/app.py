@@ -79,6 +79,7 @@ def send_activities(
 
 
 @app.post("/<url_token>/conversation/<conversation_id>/refresh")
+@http_api.ignores_body
 def refresh(url_token: str, conversation_id: ConversationPath) -> dict[str, Any]:
     """Keep-alive. The body (if any) carries nothing we need, so it is not validated."""
     bind_conversation(url_token, conversation_id)
@@ -128,7 +129,7 @@ def _json(status: int, code: str, message: str) -> Response[Any]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # Endpoint, then token, then size: all before Powertools parses or validates the body.
+    # Endpoint, then token, then the body's bytes: all before Powertools parses or validates it.
     url_token = http_api.route_path(event).strip("/").split("/", 1)[0]
     endpoint = runtime().endpoint(url_token) if url_token else None
     if endpoint is None:
@@ -142,8 +143,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return http_api.error(
             401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
-    if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
-        return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
     event, trailing_slash = http_api.without_trailing_slash(event)
+    event, refused = http_api.decoded_event(app, event)
+    if refused is not None:
+        return refused
     app.append_context(endpoint=endpoint, trailing_slash=trailing_slash)
     return app.resolve(event, context)

@@ -6,7 +6,6 @@ parsed. Accepted work goes onto the call's FIFO group, so it is ordered with the
 
 from __future__ import annotations
 
-import base64
 import json
 from functools import cache
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from audiocodes_endpoint import http_api
+from audiocodes_endpoint.decoding import peek_string
 from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
 from audiocodes_endpoint.observability import logger, metrics, traced
 from audiocodes_endpoint.runtime import prepare, runtime
@@ -161,31 +161,21 @@ def _presented_key(event: dict[str, Any]) -> str | None:
     return headers.get("x-api-key") or query.get("api_key") or None
 
 
-def _url_token_in_body(event: dict[str, Any]) -> str | None:
-    """Cognigy's body names the endpoint (``URLToken``): read just that, to know whose key to check."""
-    body = event.get("body") or ""
-    try:
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
-        document = json.loads(raw)
-    except (ValueError, UnicodeError):
-        return None
-    token = document.get("URLToken") if isinstance(document, dict) else None
-    return token if isinstance(token, str) else None
-
-
 @traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The key first (of the one endpoint the request names), then the size, then Powertools parses and
-    # validates the body. Only that endpoint's key is read: another endpoint's missing secret is no concern.
+    # The key first (of the one endpoint the request names), then the body is decoded, then Powertools
+    # parses and validates it. Only that endpoint's key is read: another endpoint's missing secret is no
+    # concern. Cognigy's body names the endpoint (URLToken): a body that names none cannot authenticate.
     presented = _presented_key(event)
     if presented is None:
         return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
-    if http_api.body_size(event) > http_api.MAX_BODY_BYTES:
-        return http_api.error(413, "payload_too_large", f"bodies are limited to {http_api.MAX_BODY_BYTES} bytes")
     segments = http_api.route_path(event).strip("/").split("/")
-    named = segments[1] if len(segments) == 2 and segments[0] in ("inject", "notify") else _url_token_in_body(event)
+    if len(segments) == 2 and segments[0] in ("inject", "notify"):
+        named: str | None = segments[1]
+    else:
+        named = peek_string(event.get("body"), base64_encoded=bool(event.get("isBase64Encoded")), key="URLToken")
     if named is None:
         # No endpoint named, so no key to check the presented one against: not authenticated.
         return http_api.error(
@@ -200,5 +190,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
     if not matches:
         return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
+    event, refused = http_api.decoded_event(app, event)
+    if refused is not None:
+        return refused
     app.append_context(endpoint=endpoint, api_key=presented)
     return app.resolve(event, context)

@@ -1,24 +1,28 @@
-"""HTTP concerns shared by the API Gateway handlers: auth, size limit, JSON errors, 405s.
+"""HTTP concerns shared by the API Gateway handlers: auth, body decoding, JSON errors, 405s.
 
 Authentication happens before ``app.resolve()`` because Powertools validates bodies before any
 middleware runs, and an unauthenticated caller must get 401, not a description of our schema.
+Bodies are then decoded by :func:`decoded_event` (``decoding``), so Powertools only ever parses
+UTF-8 JSON text that is known to be valid.
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
+from . import decoding
 from .observability import logger, metrics
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = decoding.MAX_BODY_BYTES
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def error(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -57,14 +61,46 @@ def token_matches(presented: str | None, expected: str | None) -> bool:
     """Constant-time comparison; no expected token configured means nobody gets in."""
     if not presented or not expected:
         return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+    # surrogatepass: a header value that is not Unicode simply does not match
+    return hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass"))
 
 
-def body_size(event: Mapping[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(base64.b64decode(body, validate=False))
-    return len(body.encode("utf-8"))
+def ignores_body(route: Handler) -> Handler:
+    """Mark a route whose body carries nothing we read (refresh): it is neither decoded nor refused."""
+    route.ignores_body = True  # type: ignore[attr-defined]
+    return route
+
+
+def decoded_event(app: APIGatewayHttpResolver, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``(event, None)`` with the body decoded for Powertools, or ``(event, error result)``.
+
+    Call after auth. Header names come out in lower case; the body as UTF-8 JSON text with
+    ``Content-Type: application/json`` and no ``Content-Encoding``. A request no route takes (404,
+    405) or a route marked :func:`ignores_body` gets no body at all.
+    """
+    headers = decoding.headers_lowercased(event.get("headers"))
+    raw, base64_encoded = event.get("body"), bool(event.get("isBase64Encoded"))
+    event = {**event, "headers": headers, "body": None, "isBase64Encoded": False}
+    route = _route(app, event)
+    if route is None or getattr(route.func, "ignores_body", False):
+        return event, None
+    try:
+        body = decoding.decode_body(raw, base64_encoded=base64_encoded, headers=headers)
+    except decoding.Refused as refused:
+        return event, error(refused.status, refused.code, refused.message, headers=refused.headers)
+    headers = {name: value for name, value in headers.items() if name != "content-encoding"}
+    headers["content-type"] = content_types.APPLICATION_JSON
+    return {**event, "headers": headers, "body": body.text}, None
+
+
+def _route(app: APIGatewayHttpResolver, event: dict[str, Any]) -> Any:
+    """The route Powertools will pick for ``event`` (same path and method rules), or ``None``."""
+    current = APIGatewayProxyEventV2(event)
+    path, method = current.path, current.http_method.upper()
+    for route in app._static_routes + app._dynamic_routes:  # noqa: SLF001 - Powertools keeps no public list
+        if route.method == method and route.rule.match(path):
+            return route
+    return None
 
 
 def route_path(event: Mapping[str, Any]) -> str:

@@ -8,15 +8,37 @@ ISO-8601 UTC ``timestamp`` with milliseconds and ``Z`` as VAIC expects.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _not_a_dot_segment(value: str) -> str:
+    # "." and ".." pass the pattern, but URLs built from them resolve elsewhere (RFC 3986 5.2.4).
+    if value in (".", ".."):
+        raise ValueError("'.' and '..' are path segments, not conversation ids")
+    return value
+
 
 # VAIC sends UUIDs; anything safe in a URL path segment and a DynamoDB key is accepted.
-ConversationId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+ConversationId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$"),
+    AfterValidator(_not_a_dot_segment),
+]
+
+
+def is_conversation_id(value: object) -> bool:
+    """What :data:`ConversationId` accepts, for doors that check without pydantic (WebSocket query)."""
+    return isinstance(value, str) and _CONVERSATION_ID.fullmatch(value) is not None and value not in (".", "..")
+
+
 ActivityId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 MAX_ACTIVITIES_PER_REQUEST = 50

@@ -154,7 +154,8 @@ def test_ipv6_forms_embedding_internal_ipv4_are_not_public(address: str) -> None
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "64:ff9b::5db8:d822"]
+    "address",
+    ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "64:ff9b::5db8:d822"],
 )
 def test_internet_addresses_are_public(address: str) -> None:
     # A DNS64 resolver (IPv6-only Lambda subnets) answers 64:ff9b::<public IPv4> for IPv4-only hosts

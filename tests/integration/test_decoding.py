@@ -68,23 +68,18 @@ def assert_refused(result: tuple[int, dict[str, Any], dict[str, str]], status: i
 
 # --- 400: malformed ---------------------------------------------------------------------------------------
 
+ACTIVITY = '{"activities": [{"id": "a", "type": "message", %s}]}'
 MALFORMED = {
-    "nested 10,000 deep": '{"activities": [{"id": "a", "type": "message", "value": '
-    + "[" * 10_000
-    + "]" * 10_000
-    + "}]}",
-    "nested past the depth limit": '{"activities": [{"id": "a", "type": "message", "value": '
-    + "[" * 40
-    + "]" * 40
-    + "}]}",
-    "a 5,000-digit number": '{"activities": [{"id": "a", "type": "message", "value": ' + "9" * 5_000 + "}]}",
-    "NaN": '{"activities": [{"id": "a", "type": "message", "value": NaN}]}',
-    "a float out of range": '{"activities": [{"id": "a", "type": "message", "value": 1e999}]}',
-    "a lone surrogate in parameters": '{"activities": [{"id": "a", "type": "message", "parameters": {"x": "\\ud800"}}]}',
-    "a lone surrogate in value": '{"activities": [{"id": "a", "type": "event", "name": "x", "value": ["\\udfff"]}]}',
-    "a lone surrogate in a key": '{"activities": [{"id": "a", "type": "message", "parameters": {"\\ud83d": 1}}]}',
-    "a noncharacter SQS refuses": '{"activities": [{"id": "a", "type": "message", "text": "\\uffff"}]}',
-    "a raw lone surrogate in the event body": '{"activities": [{"id": "a", "type": "message", "text": "\ud800"}]}',
+    "nested 10,000 deep": ACTIVITY % ('"value": ' + "[" * 10_000 + "]" * 10_000),
+    "nested past the depth limit": ACTIVITY % ('"value": ' + "[" * 40 + "]" * 40),
+    "a 5,000-digit number": ACTIVITY % ('"value": ' + "9" * 5_000),
+    "NaN": ACTIVITY % '"value": NaN',
+    "a float out of range": ACTIVITY % '"value": 1e999',
+    "a lone surrogate in parameters": ACTIVITY % '"parameters": {"x": "\\ud800"}',
+    "a lone surrogate in value": ACTIVITY % '"value": ["\\udfff"]',
+    "a lone surrogate in a key": ACTIVITY % '"parameters": {"\\ud83d": 1}',
+    "a noncharacter SQS refuses": ACTIVITY % '"text": "\\uffff"',
+    "a raw lone surrogate in the event body": ACTIVITY % '"text": "\ud800"',
 }
 
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audiocodes_endpoint import http_api, protocol
 from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
+from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import AsyncModeUnavailable, prepare, runtime
 from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable
 
@@ -125,6 +125,7 @@ def _json(status: int, code: str, message: str) -> Response[Any]:
     )
 
 
+@per_invocation
 @traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.observability import logger, metrics, traced
+from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.worker import perform
 
@@ -26,9 +26,11 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def record_handler(record: SQSRecord) -> None:
+    mask_logs(True)  # a batch mixes endpoints: each record starts masked, as each invocation does
     perform(Work.from_json(record.body), runtime())
 
 
+@per_invocation
 @traced
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from audiocodes_endpoint import http_api
 from audiocodes_endpoint.decoding import peek_string
 from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
-from audiocodes_endpoint.observability import logger, metrics, traced
+from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable, resolve_secret
 from audiocodes_endpoint.transformers import Hook, TransformerError
@@ -161,6 +161,7 @@ def _presented_key(event: dict[str, Any]) -> str | None:
     return headers.get("x-api-key") or query.get("api_key") or None
 
 
+@per_invocation
 @traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
@@ -190,6 +191,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
     if not matches:
         return http_api.error(401, "unauthorized", "missing or wrong API key (X-API-Key or api_key)")
+    mask_logs(endpoint.data_protection.mask_logging)  # before a raw route's transformer runs
     event, refused = http_api.decoded_event(app, event)
     if refused is not None:
         return refused

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audiocodes_endpoint import http_api, protocol
 from audiocodes_endpoint.conversation import ConversationNotFound
 from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, traced
+from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import prepare, runtime
 from audiocodes_endpoint.settings import SecretUnavailable
 
@@ -63,6 +63,7 @@ def disconnect(connection_id: str) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
+@per_invocation
 @traced
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics

@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .privacy import install_log_masking
+from .privacy import install_log_masking, set_log_masking
 
 logger = Logger()
 metrics = Metrics()
@@ -37,7 +37,23 @@ def bind_conversation(endpoint: str, conversation: str | None) -> None:
 
 def mask_logs(enabled: bool) -> None:
     """Follow the endpoint's ``data_protection.mask_logging`` for the rest of this request."""
-    install_log_masking(logger, enabled)
+    set_log_masking(enabled)
+
+
+def per_invocation(handler: Handler) -> Handler:
+    """The outermost wrapper of every handler: masking is on when an invocation starts, before any
+    line is logged, whatever the previous invocation of this process set; the handler turns it off
+    only for an endpoint that does not mask, once that endpoint is known."""
+
+    @functools.wraps(handler)
+    def invoke(event: Any, context: Any) -> Any:
+        set_log_masking(True)
+        try:
+            return handler(event, context)
+        finally:
+            set_log_masking(True)
+
+    return invoke  # type: ignore[return-value]
 
 
 def traced(handler: Handler) -> Handler:

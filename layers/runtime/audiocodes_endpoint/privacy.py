@@ -13,7 +13,9 @@ layer does not ship; a key walk does the same job in microseconds.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +33,8 @@ SENSITIVE_KEYS = frozenset(
         "caller_text", "bot_text", "recognitionOutput", "alternatives",
         # never log credentials
         "authorization", "x-api-key", "api_key", "token", "password",
+        # notes added to exceptions (PEP 678) are free text
+        "exception_notes",
     )
 )  # fmt: skip
 """Keys (any case, any depth) whose values are replaced whole."""
@@ -119,30 +123,77 @@ def mask_ip_address(ip: str | None, settings: DataProtectionSettings) -> str | N
 # --- the Logger hook ------------------------------------------------------------------------------
 
 
+# Per invocation, not per process: each handler sets it to True before anything is logged
+# (observability.per_invocation), then to the endpoint's setting once the endpoint is known. A
+# ContextVar also keeps requests served by threads of one process (tests, the emulator) apart; a
+# thread that never set it (a code node's worker thread) masks.
+_masking: ContextVar[bool] = ContextVar("mask_logging", default=True)
+
+
+def set_log_masking(enabled: bool) -> None:
+    _masking.set(enabled)
+
+
+def log_masking() -> bool:
+    return _masking.get()
+
+
+def loggable_message(error: BaseException) -> str:
+    """What a masked log line may say about ``error``: its ``log_safe`` text (set by code that built the
+    message from the agent's names only), else :data:`MASK`. Exception messages often quote values."""
+    safe = getattr(error, "log_safe", None)
+    return safe if isinstance(safe, str) else MASK
+
+
+def masked_traceback(error: BaseException) -> str:
+    """The traceback of ``error`` and the exceptions it chains, each message replaced by :func:`loggable_message`.
+
+    Frames (file, line, function, source line of our or the agent's code) are kept: they say where,
+    never what the caller said.
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    parts: list[str] = []
+    for index, item in enumerate(reversed(chain)):
+        if index:
+            parts.append("\nThe above exception led to the following exception:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_list(traceback.extract_tb(item.__traceback__)))
+        parts.append(f"{type(item).__qualname__}: {loggable_message(item)}\n")
+    return "".join(parts).rstrip("\n")
+
+
 class _MaskingSerializer:
-    """Wraps the formatter's serializer; ``enabled`` is flipped per request by :func:`install_log_masking`."""
+    """Wraps the formatter's serializer: masks each line while :func:`log_masking` is on."""
 
     def __init__(self, serialize: Callable[[dict[str, Any]], str]) -> None:
         self.unmasked = serialize
-        self.enabled = True
 
     def __call__(self, log: dict[str, Any]) -> str:
-        return self.unmasked(mask_log_record(log) if self.enabled else log)
+        return self.unmasked(mask_log_record(log) if _masking.get() else log)
 
 
 def install_log_masking(logger: Any, enabled: bool) -> None:
     """Mask caller data in every line ``logger`` (a Powertools ``Logger``) writes, or stop masking.
 
-    Cheap and idempotent: the serializer is wrapped once and later calls only flip the switch. One
-    Lambda process serves one request at a time, so the conversation layer calls it at the start of
-    each request with that endpoint's ``mask_logging`` (lines logged before the endpoint is known are
-    masked when the process installs masking at import with ``enabled=True``).
+    Cheap and idempotent: the serializer and the exception formatter are wrapped once, later calls
+    only set this invocation's switch (:func:`set_log_masking`).
     """
     formatter = logger.registered_formatter
     serializer = getattr(formatter, "json_serializer", None)
     if serializer is None:
         raise TypeError("install_log_masking needs a Powertools JSON formatter (json_serializer)")
     if not isinstance(serializer, _MaskingSerializer):
-        serializer = _MaskingSerializer(serializer)
-        formatter.json_serializer = serializer
-    serializer.enabled = enabled
+        formatter.json_serializer = _MaskingSerializer(serializer)
+        unmasked_exception = formatter.formatException
+
+        def format_exception(exc_info: Any) -> str:
+            if _masking.get() and isinstance(exc_info, tuple) and isinstance(exc_info[1], BaseException):
+                return masked_traceback(exc_info[1])
+            return str(unmasked_exception(exc_info))
+
+        formatter.formatException = format_exception
+    set_log_masking(enabled)

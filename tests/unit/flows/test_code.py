@@ -147,5 +147,5 @@ def test_system_exit_does_not_escape(tmp_path: Path) -> None:
 
 
 def test_unusable_return_value(tmp_path: Path) -> None:
-    with pytest.raises(FlowError, match="cannot send int 42"):
+    with pytest.raises(FlowError, match="cannot send int: expected"):
         run(tmp_path, "nonsense")

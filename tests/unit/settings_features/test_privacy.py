@@ -150,7 +150,9 @@ def test_with_masking_no_log_line_contains_the_caller_number(log_output):
     assert (info["caller"], info["parameters"], info["text"], info["data"]) == (MASK, MASK, MASK, MASK)
     assert info["note"] == f"callback on {MASK}"
     assert info["timestamp"][:2] == "20" and info["level"] == "INFO"
-    assert error["exception_name"] == "ValueError" and f"unknown number {MASK}" in error["exception"]
+    # (the exception's message is masked whole: messages quote names and words, not only numbers)
+    assert error["exception_name"] == "ValueError" and error["exception"].endswith(f"ValueError: {MASK}")
+    assert 'raise ValueError(f"unknown number {CALLER}")' in error["exception"]  # where, from the source
 
 
 def test_without_masking_the_same_lines_carry_the_number(log_output):
@@ -209,3 +211,62 @@ def test_a_phone_number_in_any_common_format_leaves_no_run_of_its_digits(digits,
     remaining = "".join(ch for ch in masked if ch.isdigit())
     assert not any(digits[i : i + 4] in remaining for i in range(len(digits) - 3))
     assert masked.startswith("please call") and masked.endswith(" today")
+
+
+# --- per invocation, and exception texts --------------------------------------------------------------
+
+
+def test_each_invocation_starts_masked_whatever_the_previous_one_set(log_output):
+    from audiocodes_endpoint.observability import per_invocation
+
+    @per_invocation
+    def handler(event, context):
+        logger.info("first line of the invocation", extra={"caller": CALLER})
+        if event["endpoint_masks"] is False:
+            install_log_masking(logger, False)
+            logger.info("after the endpoint is known", extra={"caller": CALLER})
+
+    # Given an invocation for an endpoint that does not mask, which leaves masking off
+    handler({"endpoint_masks": False}, None)
+    # When the next invocation (a masking endpoint) logs before it knows its endpoint
+    handler({"endpoint_masks": True}, None)
+    # Then its first line is masked; only the non-masking endpoint's own line after it was known is not
+    assert [line["caller"] for line in log_output.lines] == [MASK, CALLER, MASK]
+
+
+def test_masking_is_per_thread_not_per_process(log_output):
+    import threading
+
+    install_log_masking(logger, False)  # this thread serves a non-masking endpoint
+    other = threading.Thread(target=lambda: logger.info("other request", extra={"caller": CALLER}))
+    other.start()
+    other.join()
+    logger.info("this request", extra={"caller": CALLER})
+    assert [line["caller"] for line in log_output.lines] == [MASK, CALLER]
+    install_log_masking(logger, True)
+
+
+def test_a_masked_traceback_keeps_where_and_what_kind_and_drops_every_message(log_output):
+    from audiocodes_endpoint.flows.turn import FlowError
+
+    install_log_masking(logger, True)
+    said = "Jane Doe, account 4711"  # (source lines are in tracebacks: the caller's words come from a variable)
+    try:
+        try:
+            int(said[:8])
+        except ValueError as error:
+            raise FlowError(f"flow 'main', node 'n' (code): {said}", log_safe="flow 'main', node 'n' (code)") from error
+    except FlowError:
+        logger.exception("flow failed")
+    (line,) = log_output.lines
+    assert "Jane" not in line["exception"] and "4711" not in line["exception"]
+    assert line["exception"].endswith("FlowError: flow 'main', node 'n' (code)")
+    assert f"ValueError: {MASK}" in line["exception"] and "The above exception led to" in line["exception"]
+    # And without masking the messages are all there
+    install_log_masking(logger, False)
+    try:
+        raise FlowError(said, log_safe="safe")
+    except FlowError:
+        logger.exception("flow failed")
+    install_log_masking(logger, True)
+    assert log_output.lines[-1]["exception"].endswith(f"FlowError: {said}")

@@ -65,14 +65,16 @@ class _Start:
 
 def _guarded(flow: str, node_id: str, node: NodeBase, action: Callable[[], Step]) -> Step:
     """Run a node's action; any failure becomes a FlowError that says where it happened."""
+    where = f"flow {flow!r}, node {node_id!r} ({node.kind})"
     try:
         return action()
     except EmitFailed as failed:
         raise failed.original from None
     except FlowError as error:
-        raise FlowError(f"flow {flow!r}, node {node_id!r} ({node.kind}): {error}") from error
+        raise FlowError(f"{where}: {error}", log_safe=f"{where}: {error.log_safe or 'FlowError'}") from error
     except Exception as error:  # a bug or an unexpected value: still fail the turn closed
-        raise FlowError(f"flow {flow!r}, node {node_id!r} ({node.kind}): {type(error).__name__}: {error}") from error
+        kind = type(error).__name__
+        raise FlowError(f"{where}: {kind}: {error}", log_safe=f"{where}: {kind}") from error
 
 
 class FlowEngine:
@@ -315,17 +317,19 @@ class FlowEngine:
             if isinstance(step, Next):
                 steps += 1
                 if steps > turn.options.max_steps:
-                    raise FlowError(
+                    message = (
                         f"flow {flow_name!r}: more than {turn.options.max_steps} steps in one turn "
                         f"(a loop without a question?), last at node {step.node!r}"
                     )
+                    raise FlowError(message, log_safe=message)
                 step = self._run_node(turn, flow_name, str(step.node))
             elif isinstance(step, Jump):
                 turn.ask_for(self._events.get(step.flow, ()))  # entering a flow that handles more events
                 flow_name, step = step.flow, Next(step.node or self._flow(step.flow).start)
             elif isinstance(step, Call):
                 if len(state.stack) >= MAX_CALL_DEPTH:
-                    raise FlowError(f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}")
+                    message = f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}"
+                    raise FlowError(message, log_safe=message)
                 state.stack.append({"flow": flow_name, "node": step.returns_to})
                 turn.ask_for(self._events.get(step.flow, ()))
                 flow_name, step = step.flow, Next(self._flow(step.flow).start)
@@ -340,7 +344,7 @@ class FlowEngine:
     def _run_node(self, turn: Turn, flow_name: str, node_id: str) -> Step:
         node = self._flow(flow_name).nodes.get(node_id)
         if node is None:
-            raise FlowError(f"flow {flow_name!r} has no node {node_id!r}")
+            raise FlowError(f"flow {flow_name!r} has no node {node_id!r}", log_safe=f"flow {flow_name!r}: no such node")
         turn.flow, turn.node_id = flow_name, node_id
         turn.path.append(f"{flow_name}:{node_id}")
         return _guarded(flow_name, node_id, node, lambda: node.run(turn))
@@ -348,5 +352,6 @@ class FlowEngine:
     def _flow(self, name: str) -> Flow:
         flow = self.agent.flows.get(name)
         if flow is None:
-            raise FlowError(f"no flow named {name!r} (flows: {', '.join(sorted(self.agent.flows))})")
+            message = f"no flow named {name!r} (flows: {', '.join(sorted(self.agent.flows))})"
+            raise FlowError(message, log_safe=message)
         return flow

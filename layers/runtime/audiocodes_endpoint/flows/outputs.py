@@ -42,5 +42,8 @@ def to_activities(value: Any) -> list[Activity]:
                 text = value.get("text")
                 return [message(text)] if isinstance(text, str) and text else []
         except ValidationError as error:
-            raise OutputError(f"invalid activity {dict(value)!r}: {error.errors()[0]['msg']}") from None
-    raise OutputError(f"cannot send {type(value).__name__} {value!r}: expected text, an activity or a Cognigy output")
+            # Field and problem only: the activity's values may be the caller's words.
+            problem = error.errors()[0]
+            field = ".".join(str(part) for part in problem["loc"]) or "activity"
+            raise OutputError(f"invalid activity: {field}: {problem['msg']}") from None
+    raise OutputError(f"cannot send {type(value).__name__}: expected text, an activity or a Cognigy output")

@@ -99,4 +99,12 @@ class TurnResult:
 
 
 class FlowError(Exception):
-    """A flow failed at run time (step budget, code error, ...); the turn fails closed."""
+    """A flow failed at run time (step budget, code error, ...); the turn fails closed.
+
+    The message may quote values (the caller's words, a rendered URL). ``log_safe``, when given, is
+    the same without them (flow, node, kind, error type): what a masked log line shows.
+    """
+
+    def __init__(self, message: str, *, log_safe: str | None = None) -> None:
+        super().__init__(message)
+        self.log_safe = log_safe

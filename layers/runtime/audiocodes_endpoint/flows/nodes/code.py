@@ -51,7 +51,8 @@ class Code(Linear):
     def run(self, turn: Turn) -> Step:
         function = turn.extensions.resolve(self.function)
         if function is None:
-            raise FlowError(f"no extension function {self.function!r}")
+            message = f"no extension function {self.function!r}"
+            raise FlowError(message, log_safe=message)
         context = copy.deepcopy(turn.context)
         available = {
             "input": copy.deepcopy(turn.input_data),
@@ -68,7 +69,7 @@ class Code(Linear):
             if self.on_error:
                 turn.result = {"error": message}
                 return Next(self.on_error)
-            raise FlowError(message) from error
+            raise FlowError(message, log_safe=f"{self.function}: {type(error).__name__}") from error
         turn.context = context
         for path, value in changes.items():
             set_path(turn.context, path, value)

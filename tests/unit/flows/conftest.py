@@ -51,6 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, account) if account else self._reply(404, {"error": "not found"})
         elif url.path == "/text":
             self._reply(200, b"plain words", "text/plain")
+        elif url.path == "/not-unicode":  # JSON that parses to a lone surrogate: DynamoDB cannot store it
+            self._reply(200, b'{"name": "Ada \\ud800", "nested": ' + b"[" * 5000 + b"]" * 5000 + b"}")
         elif url.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")

@@ -73,6 +73,17 @@ def test_not_found_goes_to_on_error_with_status(tmp_path: Path, http_stub: str) 
     assert call.context["result"]["body"] == {"error": "not found"}
 
 
+def test_json_that_cannot_be_stored_is_kept_as_text(tmp_path: Path, http_stub: str) -> None:
+    from audiocodes_endpoint.decoding import storable
+
+    # Given an API answering JSON with a lone surrogate and 5,000 levels of nesting
+    call = run(tmp_path, f"    url: {http_stub}/not-unicode", ALLOW)
+    # Then the turn goes on, with the body as the text it was (which a session can store)
+    assert call.outputs == [say("ok 200")]  # type: ignore[attr-defined]
+    body = call.context["result"]["body"]
+    assert isinstance(body, str) and body.startswith('{"name": "Ada \\ud800"') and storable(body)
+
+
 def test_plain_text_body(tmp_path: Path, http_stub: str) -> None:
     call = run(tmp_path, f"    url: {http_stub}/text", ALLOW)
     assert call.context["result"]["body"] == "plain words"

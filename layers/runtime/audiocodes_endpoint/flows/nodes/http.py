@@ -8,12 +8,12 @@ the turn. Redirects are not followed (a redirect could lead to an address the gu
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from ...decoding import Refused, loads
 from ..fields import DATA, ContextPath, NodeId, Text
 from ..netguard import BlockedAddress, resolve
 from ..paths import set_path
@@ -140,10 +140,12 @@ def _read_limited(response: httpx.Response) -> bytes:
 
 
 def _decode(raw: bytes, content_type: str) -> Any:
+    """JSON when it decodes as the endpoint's own doors would take it (``decoding.loads``: no lone
+    surrogates, bounded depth and numbers), else the text: a session must be able to store it."""
     text = raw.decode("utf-8", errors="replace")
     if "json" in content_type.lower() and text.strip():
         try:
-            return json.loads(text)
-        except ValueError:
+            return loads(text)
+        except Refused:
             return text
     return text

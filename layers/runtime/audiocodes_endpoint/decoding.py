@@ -98,26 +98,31 @@ def loads(text: str) -> Any:
         raise malformed("malformed JSON body") from None
     except ValueError as error:  # raised by our parse_* hooks with a message of ours
         raise malformed(f"malformed JSON body: {error}") from None
-    check_value(value)
+    # Cheap scans of the text decide what must be looked at: a string can only hold a lone
+    # surrogate through a \\u escape (or raw, if the text did not come from UTF-8 bytes), and a
+    # text with few brackets cannot nest deeply.
+    check_value(
+        value,
+        depth=text.count("[") + text.count("{") > MAX_DEPTH,
+        strings="\\u" in text or _NOT_STORABLE.search(text) is not None,
+    )
     return value
 
 
-def check_value(value: Any) -> None:
-    """Refuse nesting over :data:`MAX_DEPTH` and strings that cannot be stored (iterative: no recursion)."""
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, str):
-            if _NOT_STORABLE.search(item):
-                raise malformed("malformed JSON body: a string holds a lone surrogate or U+FFFE/U+FFFF")
-        elif isinstance(item, dict | list):
-            if depth > MAX_DEPTH:
+def check_value(value: Any, *, depth: bool = True, strings: bool = True) -> None:
+    """Refuse nesting over :data:`MAX_DEPTH` and strings (keys or values) that cannot be stored."""
+    if depth and isinstance(value, dict | list):
+        pending: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+        while pending:  # iterative: a deep value cannot exhaust the stack
+            item, level = pending.pop()
+            if level > MAX_DEPTH:
                 raise malformed(f"malformed JSON body: nested deeper than {MAX_DEPTH} levels")
-            if isinstance(item, dict):
-                pending.extend((key, depth) for key in item)
-                pending.extend((child, depth + 1) for child in item.values())
-            else:
-                pending.extend((child, depth + 1) for child in item)
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, dict | list):
+                    pending.append((child, level + 1))
+    # One pass of the C encoder and one regex scan instead of a Python walk over every string.
+    if strings and _NOT_STORABLE.search(json.dumps(value, ensure_ascii=False)):
+        raise malformed("malformed JSON body: a string holds a lone surrogate or U+FFFE/U+FFFF")
 
 
 def peek_string(body: str | None, *, base64_encoded: bool, key: str) -> str | None:

@@ -69,11 +69,19 @@ class Body:
     value: Any
 
 
-def decode_body(body: str | None, *, base64_encoded: bool, headers: Mapping[str, str]) -> Body:
-    """The JSON a request carries; ``headers`` must have lower-case names. Raises :class:`Refused`."""
+def decode_body(body: str | None, *, base64_encoded: bool, headers: Mapping[str, str], form: bool = False) -> Body:
+    """The JSON a request carries; ``headers`` must have lower-case names. Raises :class:`Refused`.
+
+    With ``form``, the body must be ``application/x-www-form-urlencoded`` instead (an OAuth2 token
+    request, RFC 6749 4.4.2): it is decoded the same way up to its UTF-8 text, which is returned
+    (``value`` is ``None``) for the route's own parser.
+    """
     if not body:
         return Body(None, None)
-    _check_media_type(headers.get("content-type", ""))
+    if form:
+        _check_form_type(headers.get("content-type", ""))
+    else:
+        _check_media_type(headers.get("content-type", ""))
     codings = _codings(headers.get("content-encoding", ""))
     data = _bytes(body, base64_encoded)
     for coding in reversed(codings):  # applied in the order listed, so undone from the last
@@ -85,6 +93,10 @@ def decode_body(body: str | None, *, base64_encoded: bool, headers: Mapping[str,
     text = text.removeprefix(_UTF8_BOM)
     if not text:
         return Body(None, None)
+    if form:
+        if not storable(text):
+            raise malformed("the body holds U+FFFE or U+FFFF")
+        return Body(text, None)
     return Body(text, loads(text))
 
 
@@ -194,24 +206,40 @@ def _inflate(data: bytes, *, gzip_format: bool) -> bytes:
     raise malformed("the compressed body is corrupt or truncated")
 
 
-def _check_media_type(content_type: str) -> None:
-    """JSON media types only (RFC 9110 8.3.1: type, subtype and parameter names are case-insensitive)."""
-    if not content_type.strip():
-        return  # no Content-Type: taken as JSON, as VAIC's and curl's bodies are
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """``(type/subtype, charset)`` in lower case (RFC 9110 8.3.1: both are case-insensitive)."""
     media, _, parameters = content_type.partition(";")
-    media = media.strip().lower()
     charset = None
     for parameter in parameters.split(";"):
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+def _check_media_type(content_type: str) -> None:
+    """JSON media types only: ``application/json``, ``text/json`` (older clients), ``application/*+json``."""
+    if not content_type.strip():
+        return  # no Content-Type: taken as JSON, as VAIC's and curl's bodies are
+    media, charset = _media_type(content_type)
     is_json = media in ("application/json", "text/json") or (
         media.startswith("application/") and media.endswith("+json") and len(media) > len("application/+json")
     )
     if not is_json:
         raise Refused(415, "unsupported_media_type", "send JSON: Content-Type: application/json")
+    _check_charset(charset)
+
+
+def _check_form_type(content_type: str) -> None:
+    media, charset = _media_type(content_type)
+    if media != "application/x-www-form-urlencoded":
+        raise Refused(415, "unsupported_media_type", "send Content-Type: application/x-www-form-urlencoded")
+    _check_charset(charset)
+
+
+def _check_charset(charset: str | None) -> None:
     if charset not in (None, "utf-8", "utf8"):
-        raise Refused(415, "unsupported_media_type", "JSON bodies must be UTF-8 (charset=utf-8)")
+        raise Refused(415, "unsupported_media_type", "bodies must be UTF-8 (charset=utf-8)")
 
 
 def _no_constant(name: str) -> Any:

@@ -71,25 +71,33 @@ def ignores_body(route: Handler) -> Handler:
     return route
 
 
+def form_body(route: Handler) -> Handler:
+    """Mark a route that takes ``application/x-www-form-urlencoded`` (Powertools ``Form()``) instead of JSON."""
+    route.form_body = True  # type: ignore[attr-defined]
+    return route
+
+
 def decoded_event(app: APIGatewayHttpResolver, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """``(event, None)`` with the body decoded for Powertools, or ``(event, error result)``.
 
     Call after auth. Header names come out in lower case; the body as UTF-8 JSON text with
-    ``Content-Type: application/json`` and no ``Content-Encoding``. A request no route takes (404,
-    405) or a route marked :func:`ignores_body` gets no body at all.
+    ``Content-Type: application/json`` (or form text, for a route marked :func:`form_body`) and no
+    ``Content-Encoding``. A request no route takes (404, 405), a GET, or a route marked
+    :func:`ignores_body` gets no body at all.
     """
     headers = decoding.headers_lowercased(event.get("headers"))
     raw, base64_encoded = event.get("body"), bool(event.get("isBase64Encoded"))
     event = {**event, "headers": headers, "body": None, "isBase64Encoded": False}
     route = _route(app, event)
-    if route is None or getattr(route.func, "ignores_body", False):
+    if route is None or route.method in ("GET", "HEAD") or getattr(route.func, "ignores_body", False):
         return event, None
+    form = bool(getattr(route.func, "form_body", False))
     try:
-        body = decoding.decode_body(raw, base64_encoded=base64_encoded, headers=headers)
+        body = decoding.decode_body(raw, base64_encoded=base64_encoded, headers=headers, form=form)
     except decoding.Refused as refused:
         return event, error(refused.status, refused.code, refused.message, headers=refused.headers)
     headers = {name: value for name, value in headers.items() if name != "content-encoding"}
-    headers["content-type"] = content_types.APPLICATION_JSON
+    headers["content-type"] = "application/x-www-form-urlencoded" if form else content_types.APPLICATION_JSON
     return {**event, "headers": headers, "body": body.text}, None
 
 

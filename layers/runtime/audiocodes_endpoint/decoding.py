@@ -38,6 +38,7 @@ ACCEPT_ENCODING = "gzip, deflate, identity"
 # Lone surrogates are not Unicode; U+FFFE/U+FFFF are outside what an SQS message may hold.
 _NOT_STORABLE = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _UTF8_BOM = "\ufeff"
+_CONTAINERS = (dict, list)  # a tuple: isinstance with ``dict | list`` builds a union on every call
 
 
 @dataclass
@@ -123,14 +124,14 @@ def loads(text: str) -> Any:
 
 def check_value(value: Any, *, depth: bool = True, strings: bool = True) -> None:
     """Refuse nesting over :data:`MAX_DEPTH` and strings (keys or values) that cannot be stored."""
-    if depth and isinstance(value, dict | list):
+    if depth and isinstance(value, _CONTAINERS):
         pending: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
         while pending:  # iterative: a deep value cannot exhaust the stack
             item, level = pending.pop()
             if level > MAX_DEPTH:
                 raise malformed(f"malformed JSON body: nested deeper than {MAX_DEPTH} levels")
-            for child in item.values() if isinstance(item, dict) else item:
-                if isinstance(child, dict | list):
+            for child in item.values() if type(item) is dict else item:
+                if isinstance(child, _CONTAINERS):
                     pending.append((child, level + 1))
     # One pass of the C encoder and one regex scan instead of a Python walk over every string.
     if strings and _NOT_STORABLE.search(json.dumps(value, ensure_ascii=False)):

@@ -54,7 +54,7 @@ LIVE = ["c-live", "c-async", *[f"c-{n}" for n in range(20)]]  # c-<n> are create
 ODD_CONVERSATIONS = ["unknown", ".", "..", "%2e", "a b", "x" * 200, "\u00e9", "", "a/b"]
 ACTIONS = ["activities"] * 12 + ["refresh"] * 2 + ["disconnect", "other", ""]
 MUTATE = 0.15  # each dimension of a request (content type, encoding, compression, transport) is off this often
-FUNCTION_WEIGHTS = {"BotApiFunction": 5, "InjectNotifyFunction": 4, "WebSocketFunction": 1}
+FUNCTION_WEIGHTS = {"BotApiFunction": 6, "InjectNotifyFunction": 3, "WebSocketFunction": 1}
 TEXTS = ["hello", "1234", "goodbye", "", " ", "caf\u00e9 \u2603 \U0001f600", "x" * 300, "\x00\x1f", "+4930123456"]
 SPECIAL = {  # placeholders replaced in the JSON text, so the bytes are exactly what a hostile client sends
     "__SURROGATE__": '"\\ud800"',

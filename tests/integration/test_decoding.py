@@ -239,11 +239,18 @@ def keyed(**extra: str) -> dict[str, str]:
     ids=["surrogate", "deep", "digits", "noncharacter"],
 )
 def test_inject_and_notify_refuse_what_does_not_decode(inject: Any, path: str, body: str) -> None:
-    assert_refused(raw_request(inject, path, body, headers=keyed()), 400, "bad_request")
+    result = raw_request(inject, path, body, headers=keyed())
+    if "[" * 10_000 in body and not path.startswith("/inject/"):
+        # Cognigy's routes name the endpoint in the body: one too deep to read names none to check the
+        # key against, so it is not authenticated (401 before any description of the body)
+        assert_refused(result, 401, "unauthorized")
+    else:
+        assert_refused(result, 400, "bad_request")
 
 
 def test_inject_and_notify_answer_415_and_413_in_our_shape(inject: Any) -> None:
-    text = raw_request(inject, "/v2.0/endpoint/inject", "{}", headers=keyed(**{"Content-Type": "text/plain"}))
+    named = '{"URLToken": "demo-async", "sessionId": "c", "text": "x"}'
+    text = raw_request(inject, "/v2.0/endpoint/inject", named, headers=keyed(**{"Content-Type": "text/plain"}))
     assert_refused(text, 415, "unsupported_media_type")
     bomb = gzip.compress(b"[" + b" " * 5_000_000 + b"]")
     assert_refused(

@@ -146,7 +146,8 @@ def peek_string(body: str | None, *, base64_encoded: bool, key: str) -> str | No
         return None
     try:
         raw = base64.b64decode(body, validate=True) if base64_encoded else body.encode("utf-8")
-        document = json.loads(raw)
+        # numbers and constants kept as text: only the key is wanted, and they must not fail the read
+        document = json.loads(raw, parse_int=str, parse_float=str, parse_constant=str)
     except (ValueError, UnicodeError, RecursionError):
         return None
     value = document.get(key) if isinstance(document, dict) else None

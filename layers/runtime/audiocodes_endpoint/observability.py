@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -53,7 +54,7 @@ def per_invocation(handler: Handler) -> Handler:
         finally:
             set_log_masking(True)
 
-    return invoke  # type: ignore[return-value]
+    return cast(Handler, invoke)
 
 
 def traced(handler: Handler) -> Handler:

@@ -13,7 +13,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint import http_api, protocol
-from audiocodes_endpoint.conversation import ConversationBusy, ConversationEnded, ConversationNotFound
+from audiocodes_endpoint.conversation import (
+    RETRY_AFTER_SECONDS,
+    ConversationBusy,
+    ConversationEnded,
+    ConversationNotFound,
+)
+from audiocodes_endpoint.deadline import Deadline
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import AsyncModeUnavailable, prepare, runtime
@@ -74,7 +80,9 @@ def send_activities(
                 Work("activity", endpoint.url_token, conversation_id, payload), deduplication=activity.id
             )
         return {}
-    answer = runtime().conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip)
+    conversations = runtime().conversations
+    deadline = Deadline.from_context(app.lambda_context, conversations.clock())
+    answer = conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip, deadline=deadline)
     return protocol.activities_response(conversation_id, answer)
 
 
@@ -92,7 +100,9 @@ def disconnect(
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
     logger.info("call ended by VAIC", extra={"reason_code": request.reasonCode})
-    connection = runtime().conversations.disconnect(_endpoint(), conversation_id, request.reasonCode, request.reason)
+    conversations = runtime().conversations
+    deadline = Deadline.from_context(app.lambda_context, conversations.clock())
+    connection = conversations.disconnect(_endpoint(), conversation_id, request.reasonCode, request.reason, deadline)
     if connection is not None:
         runtime().pusher.close(connection)
     return {}
@@ -116,13 +126,17 @@ def _no_async(exc: AsyncModeUnavailable) -> Response[Any]:
 
 @app.exception_handler(ConversationBusy)
 def _busy(_exc: ConversationBusy) -> Response[Any]:
-    return _json(409, "conversation_busy", "too many concurrent requests on this conversation; retry")
+    return _json(
+        503, "conversation_busy", "too many requests wait for this conversation; retry",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )  # fmt: skip
 
 
-def _json(status: int, code: str, message: str) -> Response[Any]:
+def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message}
-    )
+        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message},
+        headers=headers,
+    )  # fmt: skip
 
 
 @per_invocation

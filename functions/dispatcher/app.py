@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from audiocodes_endpoint.deadline import Deadline
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.runtime import prepare, runtime
@@ -25,9 +26,11 @@ prepare()
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+    """Powertools passes the invocation's context: its remaining time bounds the turn's wait."""
     mask_logs(True)  # a batch mixes endpoints: each record starts masked, as each invocation does
-    perform(Work.from_json(record.body), runtime())
+    rt = runtime()
+    perform(Work.from_json(record.body), rt, Deadline.from_context(lambda_context, rt.conversations.clock()))
 
 
 @per_invocation

@@ -1,5 +1,6 @@
 """Async mode in the conversation core: outputs pushed as produced, kept while no socket, never twice."""
 
+import time
 from typing import Any
 
 import pytest
@@ -126,7 +127,9 @@ def test_a_turn_retried_after_a_crash_does_not_send_a_frame_twice(store, pusher)
     with pytest.raises(TimeoutError):
         conversations.handle(ENDPOINT, "c1", [say("balance", "m1")], outlet=outlet)
     assert len(pusher.frames) == 2
-    # When SQS delivers the same activity again
+    # When SQS delivers the same activity again, once the dead run's lease has ended with its
+    # invocation (the default budget here: 10 s)
+    conversations.clock = lambda: time.time() + 60
     conversations.handle(ENDPOINT, "c1", [say("balance", "m1")], outlet=outlet)
     # Then the flow ran again but no frame went out twice, and the turn is now saved
     assert len(pusher.frames) == 2

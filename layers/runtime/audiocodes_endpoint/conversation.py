@@ -1,23 +1,28 @@
 """A conversation, whatever door its input came through (sync HTTP, async queue, inject, notify).
 
-Every change is read-change-conditional write on the session: one read, one write, and on a
-conflict (two requests of a call at once) re-read and run again, so no update is lost. The turn
-itself (the endpoint's pipeline and the flow) is :class:`turns.TurnRunner`'s job.
+Every change runs under the session's lease (see ``sessions``): claim-and-read in one conditional
+write, change, save-and-release in another. So each unit of work runs at most once, however its
+copies arrive: a copy that finds its work running (or waiting) waits for that run's answer and
+returns it; distinct requests of a call wait in line and run one at a time, first come first served.
+Waiting is bounded by the request's deadline and by ``MAX_WAITING`` requests per call; past either
+the request is refused with :class:`ConversationBusy`. The turn itself (the endpoint's pipeline and
+the flow) is :class:`turns.TurnRunner`'s job.
 """
 
 from __future__ import annotations
 
-import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .flows.turn import FlowInput
+from .deadline import Deadline
 from .observability import count, logger
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
-from .sessions import ConflictError, Session, SessionStore
+from .sessions import MAX_WAITING, ConflictError, Lease, Session, SessionStore, WaitingEntry
 from .settings import EndpointSettings
 from .turns import Collector, FlowRunner, Outlet, TurnOutput, TurnRunner, with_number_metadata
 
@@ -25,7 +30,10 @@ if TYPE_CHECKING:
     from .analytics import TurnRecord
     from .services import EndpointServices
 
-MAX_ATTEMPTS = 8
+FIRST_POLL_SECONDS = 0.01
+MAX_POLL_SECONDS = 0.1
+"""A waiting request re-reads the session (one consistent GetItem) at most this often."""
+RETRY_AFTER_SECONDS = 1
 
 
 class ConversationNotFound(Exception):
@@ -37,7 +45,14 @@ class ConversationEnded(Exception):
 
 
 class ConversationBusy(Exception):
-    """Too many concurrent writers on one conversation; the client should retry."""
+    """The request could not get its turn in time (or too many wait); the client should retry."""
+
+
+class _Ended(Exception):
+    """The session is over; ``session`` is what it holds (a repeated disconnect reads it)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
 
 
 @dataclass
@@ -100,9 +115,15 @@ class Conversations:
             raise ConversationNotFound(conversation)
 
     def disconnect(
-        self, endpoint: EndpointSettings, conversation: str, reason_code: str | None, reason: str | None
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        reason_code: str | None,
+        reason: str | None,
+        deadline: Deadline | None = None,
     ) -> str | None:
-        """End the session; the flow's disconnect path runs (it may not send anything).
+        """End the session once the turn running (if any) is saved; the flow's disconnect path runs
+        (it may not send anything).
 
         Returns the id of the WebSocket bound to the call (async mode), for the caller to close.
         """
@@ -111,39 +132,37 @@ class Conversations:
 
         def end(session: Session) -> Change:
             connection[0] = session.connection_id
-            if session.status == "ended":
-                return Change(answer=[], changed=False)  # a repeated disconnect is fine, and free
             record = self.turns.run_disconnect(endpoint, session, details)
             session.status = "ended"
             session.disconnect = details
-            session.connection_id = None
             return Change(answer=[], changed=True, records=[record])
 
-        self._with_session(endpoint, conversation, end, allow_ended=True)
+        try:
+            self._with_session(endpoint, conversation, ("disconnect",), end, deadline=deadline, allow_ended=True)
+        except _Ended as ended:  # a repeated disconnect is fine, and free
+            return ended.session.connection_id
         return connection[0]
 
     # --- async mode: the WebSocket side-channel ----------------------------------------------
 
     def connect(self, endpoint: EndpointSettings, conversation: str, connection_id: str) -> None:
-        """Bind the WebSocket VAIC opened to the call; waiting outputs go out on the next flush."""
+        """Bind the WebSocket VAIC opened to the call; waiting outputs go out on the next flush.
 
-        def bind(session: Session) -> Change:
-            session.connection_id = connection_id
-            session.connected_at = self.clock()
-            return Change(answer=[], changed=True)
-
-        self._with_session(endpoint, conversation, bind)
+        One write of the binding alone, no lease: a reconnect never waits for a running turn, and
+        never rewrites what that turn owns.
+        """
+        now = self.clock()
+        expires_at = int(now) + endpoint.session.idle_seconds
+        if not self.store.bind_connection(endpoint.url_token, conversation, connection_id, now, expires_at):
+            raise ConversationNotFound(conversation)
 
     def connection_closed(self, endpoint: EndpointSettings, conversation: str, connection_id: str) -> None:
-        def unbind(session: Session) -> Change:
-            if session.connection_id != connection_id:
-                return Change(answer=[], changed=False)  # a newer socket is bound already
-            session.connection_id = None
-            return Change(answer=[], changed=True)
+        """Unbind the WebSocket, unless a newer one is bound already."""
+        self.store.unbind_connection(endpoint.url_token, conversation, connection_id)
 
-        self._with_session(endpoint, conversation, unbind, allow_ended=True)
-
-    def flush(self, endpoint: EndpointSettings, conversation: str, outlet: Outlet) -> None:
+    def flush(
+        self, endpoint: EndpointSettings, conversation: str, outlet: Outlet, deadline: Deadline | None = None
+    ) -> None:
         """Send the outputs that waited for a (re)connected WebSocket, in order."""
 
         def send_waiting(session: Session) -> Change:
@@ -151,7 +170,7 @@ class Conversations:
             outlet.flush(session)
             return Change(answer=[], changed=len(session.outbox) != waiting)
 
-        self._with_session(endpoint, conversation, send_waiting)
+        self._with_session(endpoint, conversation, ("flush",), send_waiting, deadline=deadline)
 
     # --- inputs ------------------------------------------------------------------------------
 
@@ -162,11 +181,21 @@ class Conversations:
         activities: Sequence[InboundActivity],
         outlet: Outlet | None = None,
         source_ip: str | None = None,
+        deadline: Deadline | None = None,
     ) -> list[dict[str, Any]]:
         """Run every activity in order; the answer is the bot's activities, as wire JSON.
 
         With an ``outlet`` (async mode) each output also goes to it the moment the flow produces it.
+        Past the deadline the call fails closed: an apology and a hang-up, the state saved.
         """
+        deadline = deadline or self._default_deadline()
+        caller_inputs = {activity.id: to_caller_input(activity) for activity in activities}
+        metadata = {
+            activity_id: self._number_metadata(endpoint, caller_input)
+            for activity_id, caller_input in caller_inputs.items()
+            if caller_input is not None and caller_input.is_start
+        }
+        known = [m["number"] for m in metadata.values() if m.get("valid") and m.get("number")]
 
         def turn(session: Session) -> Change:
             change = Change(answer=[], changed=False)
@@ -175,20 +204,36 @@ class Conversations:
                     logger.info("resent activity answered again", extra={"activity_id": activity.id})
                     change.changed |= self._replay(session, activity.id, outlet, change)
                     continue
-                caller_input = to_caller_input(activity)
+                caller_input = caller_inputs[activity.id]
                 if caller_input is None:
                     logger.warning("activity ignored", extra={"activity_type": activity.type})
                     output = TurnOutput([])
+                elif self.clock() >= deadline.stop_at:
+                    output = self.turns.fail_closed(
+                        endpoint, self.services(endpoint), session, activity.id, outlet, "deadline"
+                    )
                 else:
+                    make_input = partial(
+                        self._caller_input, endpoint, session, caller_input, metadata.get(activity.id)
+                    )
                     output = self.turns.run(
-                        endpoint, self.services(endpoint), session, activity.id,
-                        partial(self._caller_input, endpoint, session, caller_input), outlet,
-                        revives=caller_input.event == "transferStatus", source_ip=source_ip,
+                        endpoint, self.services(endpoint), session, activity.id, make_input, outlet,
+                        revives=caller_input.event == "transferStatus", source_ip=source_ip, deadline=deadline,
                     )  # fmt: skip
                 self._keep(session, activity.id, output, change)
             return change
 
-        return self._with_session(endpoint, conversation, turn)
+        def answered(session: Session) -> list[dict[str, Any]] | None:
+            """A copy's answer, once the first run of every activity in it has been saved."""
+            if not all(activity.id in session.replies for activity in activities):
+                return None
+            return [output for activity in activities for output in session.replies[activity.id]]
+
+        work = tuple(dict.fromkeys(activity.id for activity in activities))
+        return self._with_session(
+            endpoint, conversation, work, turn, deadline=deadline, caller=known[0] if known else None,
+            answered=answered if outlet is None else None,
+        )  # fmt: skip
 
     def inject(
         self,
@@ -199,12 +244,14 @@ class Conversations:
         data: dict[str, Any] | None,
         outlet: Outlet | None,
         source_ip: str | None = None,
+        deadline: Deadline | None = None,
     ) -> list[dict[str, Any]]:
         """Run text and/or data through the flow as if the caller had said it (``input.type == "inject"``).
 
         Text is taken like speech (the waiting question gets it, intents match); data alone arrives
         as the event ``inject`` for the flow's ``events.inject`` handler.
         """
+        deadline = deadline or self._default_deadline()
 
         def run(session: Session) -> TurnOutput:
             def make_input() -> FlowInput:
@@ -215,10 +262,11 @@ class Conversations:
                 )  # fmt: skip
 
             return self.turns.run(
-                endpoint, self.services(endpoint), session, injection_id, make_input, outlet, source_ip=source_ip
-            )
+                endpoint, self.services(endpoint), session, injection_id, make_input, outlet,
+                source_ip=source_ip, deadline=deadline,
+            )  # fmt: skip
 
-        return self._once(endpoint, conversation, injection_id, outlet, run)
+        return self._once(endpoint, conversation, injection_id, outlet, run, deadline)
 
     def notify(
         self,
@@ -228,6 +276,7 @@ class Conversations:
         text: str | None,
         data: dict[str, Any] | None,
         outlet: Outlet | None,
+        deadline: Deadline | None = None,
     ) -> list[dict[str, Any]]:
         """Send text (spoken) and the activities in ``data`` straight to the caller, bypassing the flow."""
 
@@ -237,7 +286,7 @@ class Conversations:
                 collect(activity)
             return TurnOutput(collect.produced)
 
-        return self._once(endpoint, conversation, notification_id, outlet, send)
+        return self._once(endpoint, conversation, notification_id, outlet, send, deadline)
 
     # --- machinery ---------------------------------------------------------------------------
 
@@ -248,6 +297,7 @@ class Conversations:
         work_id: str,
         outlet: Outlet | None,
         run: Callable[[Session], TurnOutput],
+        deadline: Deadline | None,
     ) -> list[dict[str, Any]]:
         """Run a unit of queued work at most once per session (SQS may deliver it twice)."""
 
@@ -259,7 +309,7 @@ class Conversations:
                 self._keep(session, work_id, run(session), result)
             return result
 
-        return self._with_session(endpoint, conversation, change)
+        return self._with_session(endpoint, conversation, (work_id,), change, deadline=deadline)
 
     @staticmethod
     def _keep(session: Session, turn_id: str, output: TurnOutput, change: Change) -> None:
@@ -280,35 +330,112 @@ class Conversations:
             outlet.send(session, output)
         return len(session.outbox) != waiting
 
+    def _default_deadline(self) -> Deadline:
+        return Deadline.from_context(None, self.clock())
+
     def _with_session(
         self,
         endpoint: EndpointSettings,
         conversation: str,
+        work: tuple[str, ...],
         change: Callable[[Session], Change],
         *,
+        deadline: Deadline | None = None,
+        caller: str | None = None,
+        answered: Callable[[Session], list[dict[str, Any]] | None] | None = None,
         allow_ended: bool = False,
     ) -> list[dict[str, Any]]:
-        """Read, change and conditionally write the session, retrying on a concurrent write."""
-        for attempt in range(MAX_ATTEMPTS):
-            now = self.clock()
-            session = self.store.get(endpoint.url_token, conversation)
-            if session is None or now >= session.expires_at or (session.status == "ended" and not allow_ended):
-                raise ConversationNotFound(conversation)
+        """Take the session's lease, change the session, save it and release the lease.
+
+        ``answered`` (sync mode) gives a copy of running work its first run's answer without a turn.
+        """
+        deadline = deadline or self._default_deadline()
+        try:
+            claimed = self._acquire(endpoint, conversation, work, deadline, caller, answered)
+        except _Ended:
+            if not allow_ended:
+                raise ConversationNotFound(conversation) from None
+            raise
+        if not isinstance(claimed, Session):
+            return claimed
+        session = claimed
+        try:
             result = change(session)
-            if not result.changed:
-                return result.answer  # a resend or a repeated disconnect: nothing to write
-            if session.status == "active":
-                session.expires_at = int(now) + endpoint.session.idle_seconds
-            session.forget_old_deliveries()
-            try:
-                self.store.save(session)
-            except ConflictError:
-                logger.info("session changed concurrently; retrying", extra={"attempt": attempt + 1})
-                self._sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
-                continue
-            self._record(endpoint, result.records)
+        except BaseException:
+            self.store.release(session)  # whoever waits goes on now, not when the lease expires
+            raise
+        if not result.changed:
+            self.store.release(session)  # a resend, or nothing to do: one more small write
             return result.answer
-        raise ConversationBusy(conversation)
+        if session.status == "active":
+            session.expires_at = int(self.clock()) + endpoint.session.idle_seconds
+        try:
+            self.store.save(session)
+        except ConflictError:
+            # Only if the lease expired under us (we ran past the invocation's end): not saved.
+            logger.error("the session's lease was lost before the save; the turn is not saved")
+            raise ConversationBusy(conversation) from None
+        self._record(endpoint, result.records)
+        return result.answer
+
+    def _acquire(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        work: tuple[str, ...],
+        deadline: Deadline,
+        caller: str | None,
+        answered: Callable[[Session], list[dict[str, Any]] | None] | None,
+    ) -> Session | list[dict[str, Any]]:
+        """The session with our lease on it, or (a copy, sync mode) the answer of the run it waited for.
+
+        Uncontended: one request. Contended: wait in line, re-reading the session with backoff, and
+        claim when first in line and the lease is free. Raises :class:`ConversationNotFound`,
+        :class:`_Ended` or :class:`ConversationBusy`.
+        """
+        store, token = self.store, endpoint.url_token
+        holder = uuid.uuid4().hex
+        entry: str | None = None
+        delay, claim = FIRST_POLL_SECONDS, True
+        while True:
+            now = self.clock()
+            if claim:
+                lease = Lease(holder=holder, work=work, until=deadline.ends_at)
+                result = store.claim(token, conversation, lease, now, entry=entry, caller=caller)
+                if result.taken:
+                    assert result.session is not None
+                    return result.session
+                seen = result.session
+            else:
+                seen = store.get(token, conversation)
+            claim = False
+            if seen is None or now >= seen.expires_at:
+                raise ConversationNotFound(conversation)
+            if seen.status == "ended":
+                raise _Ended(seen)
+            if answered is not None and (answer := answered(seen)) is not None:
+                return answer
+            copy_running = answered is not None and _running_elsewhere(seen, work, holder, now)
+            if (entry is None and not copy_running) or (entry is not None and entry not in seen.waiting):
+                entry = WaitingEntry(until=deadline.stop_at, holder=holder, work=work).encode()
+                if not store.wait_in_line(token, conversation, entry, MAX_WAITING):
+                    logger.warning("too many requests wait for this call; refused", extra={"limit": MAX_WAITING})
+                    raise ConversationBusy(conversation)
+                claim = True
+                continue
+            lease_free = seen.lease is None or not seen.lease.live(now)
+            first = seen.waiting[0] if seen.waiting else None
+            if lease_free and first is not None and first == entry:
+                claim = True
+                continue
+            if lease_free and first is not None and WaitingEntry.decode(first).until <= now:
+                store.leave_line(token, conversation, first)  # its request gave up or died
+                continue
+            if now >= deadline.stop_at:
+                logger.warning("gave up waiting for the call's turn", extra={"work": list(work)})
+                raise ConversationBusy(conversation)
+            self._sleep(min(delay, max(0.0, deadline.stop_at - now)))
+            delay = min(delay * 2, MAX_POLL_SECONDS)
 
     def _record(self, endpoint: EndpointSettings, records: list[TurnRecord]) -> None:
         """Analytics, once the turn is saved (a retried turn does not count twice)."""
@@ -318,12 +445,21 @@ class Conversations:
         for record in records:
             analytics.record_turn(record)
 
-    def _caller_input(self, endpoint: EndpointSettings, session: Session, caller_input: CallerInput) -> FlowInput:
-        data: dict[str, Any] = dict(caller_input.parameters)
-        if caller_input.is_start:
-            from .numbers import number_metadata  # phonenumbers: loaded by the first call, not at import
+    @staticmethod
+    def _number_metadata(endpoint: EndpointSettings, caller_input: CallerInput) -> dict[str, Any]:
+        from .numbers import number_metadata  # phonenumbers: loaded by the first call, not at import
 
-            metadata = number_metadata(caller_input.caller, endpoint.default_region)
+        return number_metadata(caller_input.caller, endpoint.default_region)
+
+    def _caller_input(
+        self,
+        endpoint: EndpointSettings,
+        session: Session,
+        caller_input: CallerInput,
+        metadata: dict[str, Any] | None,
+    ) -> FlowInput:
+        data: dict[str, Any] = dict(caller_input.parameters)
+        if metadata is not None:
             data["numberMetaData"] = metadata
             session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata}
             # Masked with the endpoint's data_protection.mask_logging (the default).
@@ -345,6 +481,14 @@ class Conversations:
             confidence=caller_input.confidence,
             execution=session.execution,
         )
+
+
+def _running_elsewhere(session: Session, work: tuple[str, ...], holder: str, now: float) -> bool:
+    """Is some of ``work`` being run (or waiting to run) by another request: are we its copy?"""
+    mine = set(work)
+    if session.lease is not None and session.lease.live(now) and mine & set(session.lease.work):
+        return True
+    return any(e.holder != holder and e.until > now and mine & set(e.work) for e in session.waiting_entries())
 
 
 def notification_activities(text: str | None, data: dict[str, Any] | None) -> list[Activity]:

@@ -101,6 +101,8 @@ class SocketOutlet:
                     continue
                 logger.info("WebSocket gone; outputs wait for the next connection")
                 count("PushFailures")
+                # Unbound only if it is still the bound one: a socket $connect bound since stays.
+                self.store.unbind_connection(session.endpoint, session.conversation, session.connection_id)
                 session.connection_id = None
                 return False
         session.delivered.add(activity["id"])

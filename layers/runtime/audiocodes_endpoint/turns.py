@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .call_handling import event_actions, failure_activities
+from .deadline import Deadline
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
 from .observability import count, logger, measure
 from .protocol import Activity
@@ -111,11 +112,17 @@ class TurnRunner:
         *,
         revives: bool = False,
         source_ip: str | None = None,
+        deadline: Deadline | None = None,
     ) -> TurnOutput:
-        """``revives``: the input may bring an ended flow back (a failed transfer's ``transferStatus``)."""
+        """``revives``: the input may bring an ended flow back (a failed transfer's ``transferStatus``).
+
+        ``deadline``: no flow step starts past it (the turn then fails closed).
+        """
         if session.flow_state.get("ended") and not revives:
             return TurnOutput([])  # the flow hung up or transferred; VAIC is about to disconnect
         started = self.clock()
+        # The engine measures on the monotonic clock; the conversation's clock may be a test's.
+        stop_at = None if deadline is None else time.monotonic() + (deadline.stop_at - started)
         collect = Collector(session, turn_id, outlet, lambda wire: self._shape(services, session, wire))
         records: list[TurnRecord] = []
         limit = check_call_limit(endpoint.session, created_at=session.created_at, now=started, state=session.call_limit)
@@ -129,15 +136,36 @@ class TurnRunner:
         if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
             session.execution += 1
             told = _event_input(endpoint, session, limit.flow_event["event"], limit.flow_event["value"])
-            records.append(self._flow(endpoint, services, session, told, collect, started))
+            records.append(self._flow(endpoint, services, session, told, collect, started, stop_at))
             if session.flow_state.get("ended"):  # it ended the call itself
                 return self._finish(services, session, collect, outlet, records, source_ip)
         inp = self._input(endpoint, services, session, make_input)
         if inp is None:
             records.append(self._record(endpoint, session, None, started, collect.produced, outcome="dropped"))
             return self._finish(services, session, collect, outlet, records, source_ip)
-        records.append(self._flow(endpoint, services, session, inp, collect, started))
+        records.append(self._flow(endpoint, services, session, inp, collect, started, stop_at))
         return self._finish(services, session, collect, outlet, records, source_ip)
+
+    def fail_closed(
+        self,
+        endpoint: EndpointSettings,
+        services: EndpointServices,
+        session: Session,
+        turn_id: str,
+        outlet: Outlet | None,
+        cause: str,
+    ) -> TurnOutput:
+        """End the call as ``on_error`` says (apology + hang-up by default) without running the flow
+        (e.g. no time left)."""
+        if session.flow_state.get("ended"):
+            return TurnOutput([])
+        logger.error("the call fails closed; on_error takes over", extra={"turn_id": turn_id, "cause": cause})
+        started = self.clock()
+        session.execution += 1
+        collect = Collector(session, turn_id, outlet, lambda wire: self._shape(services, session, wire))
+        self._fail(endpoint, session, collect)
+        record = self._record(endpoint, session, None, started, collect.produced, outcome="error")
+        return self._finish(services, session, collect, outlet, [record], None)
 
     def run_disconnect(self, endpoint: EndpointSettings, session: Session, details: dict[str, Any]) -> TurnRecord:
         """The flow's disconnect path: it may change context and call code or HTTP, but sends nothing."""
@@ -185,28 +213,36 @@ class TurnRunner:
         inp: FlowInput,
         collect: Collector,
         started: float,
+        stop_at: float | None = None,
     ) -> TurnRecord:
         count("Turns")
         already = len(collect.produced)
         try:
-            result = self._advance(endpoint, session, inp, collect)
+            result = self._advance(endpoint, session, inp, collect, stop_at)
         except Exception:
             if collect.delivery_failures:  # our infrastructure failed, not the flow: let the queue retry
                 raise collect.delivery_failures[0] from None
             logger.exception("flow failed; on_error takes over", extra={"turn_id": collect.turn_id})
-            count("FlowErrors")
-            for activity in failure_activities(endpoint.on_error, endpoint.apology_text, endpoint.default_region):
-                collect(activity)  # apology + hang-up, or the failover transfer
-            session.flow_state = {**session.flow_state, "ended": True}
+            self._fail(endpoint, session, collect)
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
         record = self._record(endpoint, session, inp, started, collect.produced[already:])
         return replace(record, node_path=tuple(result.path))
 
-    def _advance(self, endpoint: EndpointSettings, session: Session, inp: FlowInput, emit: Emit) -> TurnResult:
+    @staticmethod
+    def _fail(endpoint: EndpointSettings, session: Session, collect: Collector) -> None:
+        """The call fails closed as the endpoint says (``on_error``): apology + hang-up, or a failover transfer."""
+        count("FlowErrors")
+        for activity in failure_activities(endpoint.on_error, endpoint.apology_text, endpoint.default_region):
+            collect(activity)
+        session.flow_state = {**session.flow_state, "ended": True}
+
+    def _advance(
+        self, endpoint: EndpointSettings, session: Session, inp: FlowInput, emit: Emit, stop_at: float | None = None
+    ) -> TurnResult:
         """Run the endpoint's flow on the session's state and keep the state and context it leaves."""
         result = self.flows.run_turn(
             endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, emit,
-            turn_options(endpoint),
+            replace(turn_options(endpoint), deadline=stop_at),
         )  # fmt: skip
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context

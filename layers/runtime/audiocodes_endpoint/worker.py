@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from .conversation import ConversationNotFound
+from .deadline import Deadline
 from .delivery import Work
 from .observability import bind_conversation, logger, mask_logs
 from .protocol import InboundActivity
 from .runtime import Runtime
 
 
-def perform(work: Work, runtime: Runtime) -> None:
-    """Run one unit of work; an exception makes SQS retry it (and then dead-letter it)."""
+def perform(work: Work, runtime: Runtime, deadline: Deadline | None = None) -> None:
+    """Run one unit of work; an exception makes SQS retry it (and then dead-letter it).
+
+    ``deadline``: the invocation's (a turn waits for the call's lease at most until then).
+    """
     bind_conversation(work.endpoint, work.conversation)
     endpoint = runtime.endpoint(work.endpoint)
     if endpoint is None:
@@ -22,18 +26,19 @@ def perform(work: Work, runtime: Runtime) -> None:
         if work.kind == "activity":
             activity = InboundActivity.model_validate(work.payload["activity"])
             conversations.handle(
-                endpoint, work.conversation, [activity], outlet=runtime.outlet, source_ip=work.payload.get("source_ip")
+                endpoint, work.conversation, [activity], outlet=runtime.outlet, source_ip=work.payload.get("source_ip"),
+                deadline=deadline,
             )
         elif work.kind == "flush":
-            conversations.flush(endpoint, work.conversation, runtime.outlet)
+            conversations.flush(endpoint, work.conversation, runtime.outlet, deadline)
         elif work.kind == "inject":
             payload = work.payload
             conversations.inject(endpoint, work.conversation, payload["id"], payload.get("text"), payload.get("data"),
-                                 runtime.outlet, source_ip=payload.get("source_ip"))  # fmt: skip
+                                 runtime.outlet, source_ip=payload.get("source_ip"), deadline=deadline)  # fmt: skip
         elif work.kind == "notify":
             payload = work.payload
             conversations.notify(endpoint, work.conversation, payload["id"], payload.get("text"), payload.get("data"),
-                                 runtime.outlet)  # fmt: skip
+                                 runtime.outlet, deadline)  # fmt: skip
         else:
             raise ValueError(f"unknown work kind {work.kind!r}")
     except ConversationNotFound:

@@ -315,6 +315,7 @@ class FlowEngine:
                 state.waiting = {"kind": "idle"}
                 return
             if isinstance(step, Next):
+                turn.options.remaining()  # no node starts past the request's deadline
                 steps += 1
                 if steps > turn.options.max_steps:
                     message = (

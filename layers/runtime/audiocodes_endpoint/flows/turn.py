@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,17 @@ class TurnOptions:
     """Session parameters the endpoint sends in the first answer of every call (e.g. ``bot_delay``)."""
     default_region: str = "US"
     """Region for phone numbers written in national form (transfer targets)."""
+    deadline: float | None = None
+    """``time.monotonic()`` past which no step starts and no request waits (the turn then fails)."""
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline; raises :class:`DeadlineExceeded` when none are."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded("the request's deadline has passed")
+        return left
 
 
 @dataclass
@@ -108,3 +120,7 @@ class FlowError(Exception):
     def __init__(self, message: str, *, log_safe: str | None = None) -> None:
         super().__init__(message)
         self.log_safe = log_safe
+
+
+class DeadlineExceeded(FlowError):
+    """The next step would pass the request's deadline; the turn fails closed."""

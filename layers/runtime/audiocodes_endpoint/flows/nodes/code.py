@@ -61,10 +61,13 @@ class Code(Linear):
             "args": turn.data(self.args),
         }
         limit = min(self.timeout_seconds or turn.options.code_timeout_seconds, turn.options.code_timeout_seconds)
+        remaining = turn.options.remaining()
+        limit = min(limit, remaining) if remaining is not None else limit
         try:
             returned = extensions.call(function, available, limit)
             activities, changes = _interpret(returned)
         except Exception as error:
+            turn.options.remaining()  # cut off by the request's deadline: fail closed, not on_error
             message = f"{self.function}: {type(error).__name__}: {error}"
             if self.on_error:
                 turn.result = {"error": message}

@@ -18,7 +18,7 @@ from ..fields import DATA, ContextPath, NodeId, Text
 from ..netguard import BlockedAddress, resolve
 from ..paths import set_path
 from ..steps import Next, Step
-from ..turn import FlowError
+from ..turn import DeadlineExceeded, FlowError
 from .base import Linear
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ class HttpRequest(Linear):
         query = {name: turn.text(value) for name, value in self.query.items()}
         body = turn.data(self.body)
         timeout = min(self.timeout_seconds or turn.options.http_timeout_seconds, turn.options.http_timeout_seconds)
+        remaining = turn.options.remaining()
+        capped = remaining is not None and remaining < timeout  # the request's deadline comes first
+        timeout = min(timeout, remaining) if remaining is not None else timeout
         try:
             target = resolve(url, allow_private_network=turn.options.allow_private_network)
         except BlockedAddress as error:
@@ -108,6 +111,8 @@ class HttpRequest(Linear):
             finally:
                 response.close()
         except httpx.TimeoutException:
+            if capped:
+                raise DeadlineExceeded(f"HTTP {self.method} cut off by the request's deadline") from None
             return {"status": None, "ok": False, "error": f"timed out after {timeout:g} s"}
         except (httpx.HTTPError, ValueError) as error:
             return {"status": None, "ok": False, "error": f"{type(error).__name__}: {error}"}

@@ -66,13 +66,17 @@ def call(bot_api: Any) -> Call:
         raw_body: bytes | None = None,
         stage: str = "$default",
         headers: dict[str, str] | None = None,
+        context: Any = None,
+        answer_headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         all_headers = {"content-type": "application/json", **(headers or {})}
         if token is not None:
             all_headers["authorization"] = f"Bearer {token}"
         data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else b"")
         event = http_event(method, path, headers=all_headers, body=data, stage=stage)
-        result = bot_api.lambda_handler(event, FakeLambdaContext())
+        result = bot_api.lambda_handler(event, context or FakeLambdaContext())
+        if answer_headers is not None:  # the caller wants the answer's headers too
+            answer_headers.update(result.get("headers") or {})
         return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
     return send
@@ -171,3 +175,88 @@ def pushed(connection_id: str) -> list[dict[str, Any]]:
         frame, index = decoder.raw_decode(data, index)
         frames.append(frame)
     return frames
+
+
+# --- an accounts API the tests control ----------------------------------------------------------------
+
+
+class AccountsApi:
+    """The demo flows' accounts API, real HTTP on 127.0.0.1: counts lookups and can hold them open.
+
+    ``hold()`` makes lookups wait until ``release()`` (or 30 s), so a test can act while a turn's
+    HTTP node is running; ``arrived`` is set when a lookup reaches the server.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from audiocodes_devtools.accounts_stub import ACCOUNTS
+
+        self.lookups = 0
+        self.arrived = threading.Event()
+        self._open = threading.Event()
+        self._open.set()
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with api._lock:
+                    api.lookups += 1
+                api.arrived.set()
+                api._open.wait(30)
+                account = ACCOUNTS.get(self.path.split("?")[0].rsplit("/", 1)[-1])
+                body = json.dumps(account or {"error": "not_found"})
+                self.send_response(200 if account else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def hold(self) -> None:
+        self.arrived.clear()
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def close(self) -> None:
+        self.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def accounts(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set before the runtime is built (the first request), so the demo endpoints' variables point here."""
+    from audiocodes_endpoint.settings import endpoints_for
+
+    api = AccountsApi()
+    monkeypatch.setenv("ACCOUNTS_API_URL", api.url)
+    endpoints_for.cache_clear()  # endpoint variables are expanded once per process
+    yield api
+    endpoints_for.cache_clear()
+    api.close()
+
+
+class Context(FakeLambdaContext):
+    """A Lambda context whose remaining time runs down with the wall clock, from ``budget_ms``."""
+
+    def __init__(self, budget_ms: int) -> None:
+        import time
+
+        self.ends = time.monotonic() + budget_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
+        import time
+
+        return int((self.ends - time.monotonic()) * 1000)

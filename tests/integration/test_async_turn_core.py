@@ -1,0 +1,150 @@
+"""Async mode under races, through the real handlers on moto: a disconnect that races a running turn,
+and inject/notify that react to the greeting before the start turn is saved."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import boto3
+import pytest
+
+from audiocodes_devtools.events import http_event
+from tests.conftest import ROOT
+from tests.integration.conftest import (
+    ASYNC_TOKEN,
+    CONVERSATION_ASYNC,
+    FakeLambdaContext,
+    activity,
+    connect,
+    drain,
+    post,
+    pushed,
+    start_event,
+)
+
+KEY = "inject-key"
+CALLER = "+4921154591991"
+BASE = f"/demo-async/conversation/{CONVERSATION_ASYNC}"
+
+
+@pytest.fixture
+def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    from audiocodes_devtools.template import load_template
+
+    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
+    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
+    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
+    return "analytics-test"
+
+
+@pytest.fixture
+def inject_app(handlers: dict[str, Any]) -> Any:
+    import importlib
+
+    boto3.client("ssm").put_parameter(
+        Name="/audiocodes-endpoint/demo-async/inject-api-key", Value=KEY, Type="SecureString", Overwrite=True
+    )
+    return importlib.import_module("functions.inject_notify.app")
+
+
+def inject(app: Any, kind: str, **fields: Any) -> tuple[int, Any]:
+    body = {"URLToken": "demo-async", "sessionId": CONVERSATION_ASYNC, **fields}
+    event = http_event("POST", f"/v2.0/endpoint/{kind}", headers={"content-type": "application/json", "x-api-key": KEY},
+                       body=json.dumps(body).encode())  # fmt: skip
+    result = app.lambda_handler(event, FakeLambdaContext())
+    return result["statusCode"], json.loads(result["body"])
+
+
+def texts(connection: str) -> list[str]:
+    return [f["activities"][0].get("text") or f["activities"][0].get("name") for f in pushed(connection)]
+
+
+def test_inject_and_notify_take_the_callers_number_as_soon_as_the_greeting_is_out(
+    call, handlers, inject_app, turn_queue, monkeypatch
+):
+    # Given an async call whose start turn is running, and an integration that reacts to its first frame
+    from audiocodes_endpoint.runtime import runtime
+
+    post(call, "/demo-async", {"conversation": CONVERSATION_ASYNC})
+    connect(handlers, "conn-1")
+    drain(handlers, turn_queue)
+    post(call, f"{BASE}/activities", {"activities": [start_event(CALLER)]})
+    real_push, answers = runtime().pusher.push, []
+
+    def push_then_react(connection_id: str, frame: dict[str, Any]) -> None:
+        real_push(connection_id, frame)
+        if not answers:
+            answers.append(inject(inject_app, "notify", userId=CALLER, text="From the back office"))
+            answers.append(inject(inject_app, "inject", userId=CALLER, text="12345"))
+
+    monkeypatch.setattr(runtime().pusher, "push", push_then_react)
+    # When the dispatcher runs the start turn
+    drain(handlers, turn_queue)
+    # Then both were accepted with the caller's E.164 number, and were delivered after the greeting
+    assert [status for status, _ in answers] == [202, 202], answers
+    assert "From the back office" in texts("conn-1")
+
+
+def test_a_disconnect_racing_the_running_turn_ends_the_call_after_it(
+    call, handlers, turn_queue, accounts, analytics_table, monkeypatch
+):
+    from audiocodes_endpoint.analytics import summarize
+    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.runtime import runtime
+
+    # (moto forgets a connection's frames when it is closed, as the disconnect does: keep a copy)
+    real_push, frames = runtime().pusher.push, []
+
+    def push(connection_id: str, frame: dict[str, Any]) -> None:
+        real_push(connection_id, frame)
+        frames.append(frame["activities"][0].get("text") or frame["activities"][0].get("name"))
+
+    monkeypatch.setattr(runtime().pusher, "push", push)
+
+    # Given a connected async call at the account question, whose lookup is held open
+    post(call, "/demo-async", {"conversation": CONVERSATION_ASYNC})
+    connect(handlers, "conn-1")
+    post(call, f"{BASE}/activities", {"activities": [start_event(CALLER)]})
+    drain(handlers, turn_queue)
+    number = activity(text="12345")
+    post(call, f"{BASE}/activities", {"activities": [number]})
+    accounts.hold()
+    dispatcher = threading.Thread(target=drain, args=(handlers, turn_queue))
+    dispatcher.start()
+    assert accounts.arrived.wait(20)
+    # When VAIC disconnects while the turn runs (the caller hung up), and the lookup then answers
+    hung_up: list[Any] = []
+    vaic = threading.Thread(target=lambda: hung_up.append(
+        post(call, f"{BASE}/disconnect", {"reasonCode": "client-disconnected", "reason": "Client Side"})))  # fmt: skip
+    vaic.start()
+    _until_someone_waits(f"demo-async/{CONVERSATION_ASYNC}")
+    accounts.release()
+    vaic.join()
+    dispatcher.join()
+    # Then the turn's outputs went out and were saved, then the call ended
+    assert hung_up == [(200, {})]
+    assert any("Your balance is" in t for t in frames), frames
+    item = boto3.client("dynamodb").get_item(
+        TableName="sessions-test", Key={"id": {"S": f"demo-async/{CONVERSATION_ASYNC}"}}, ConsistentRead=True
+    )["Item"]
+    assert item["status"]["S"] == "ended" and number["id"] in json.loads(item["state"]["S"])["replies"]
+    # And the analytics have the turn, then the disconnect; the call ended once
+    store = DynamoDBAnalyticsStore(analytics_table)
+    records = store.transcript("demo-async", CONVERSATION_ASYNC)
+    assert [r.input_type for r in records][-2:] == ["message", "disconnect"]
+    assert records[-2].outcome == "hangup" and records[-2].turn < records[-1].turn  # the flow said goodbye
+    summary = summarize("demo-async", records)
+    assert (summary.calls, summary.hangups + summary.caller_hangups + summary.transfers) == (1, 1)
+
+
+def _until_someone_waits(key: str, seconds: float = 10.0) -> None:
+    """Until a request waits in the session's line (bounded: code without a line just goes on)."""
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        item = boto3.client("dynamodb").get_item(TableName="sessions-test", Key={"id": {"S": key}})["Item"]
+        if item.get("waiting", {}).get("L"):
+            return
+        time.sleep(0.02)

@@ -189,11 +189,13 @@ class AccountsApi:
 
     def __init__(self) -> None:
         import threading
+        import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         from audiocodes_devtools.accounts_stub import ACCOUNTS
 
         self.lookups = 0
+        self.delay = 0.0
         self.arrived = threading.Event()
         self._open = threading.Event()
         self._open.set()
@@ -206,6 +208,7 @@ class AccountsApi:
                     api.lookups += 1
                 api.arrived.set()
                 api._open.wait(30)
+                time.sleep(api.delay)
                 account = ACCOUNTS.get(self.path.split("?")[0].rsplit("/", 1)[-1])
                 body = json.dumps(account or {"error": "not_found"})
                 self.send_response(200 if account else 404)
@@ -246,6 +249,19 @@ def accounts(monkeypatch: pytest.MonkeyPatch) -> Any:
     yield api
     endpoints_for.cache_clear()
     api.close()
+
+
+@pytest.fixture
+def lookup_call(call: Call, accounts: AccountsApi, monkeypatch: pytest.MonkeyPatch) -> Call:
+    """``call`` on the test agent's ``lookup`` endpoint (every turn makes an HTTP lookup)."""
+    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.settings import endpoints_for
+
+    monkeypatch.setenv("AGENT_DIR", str(ROOT / "tests" / "integration" / "agent"))
+    monkeypatch.setenv("LOOKUP_BOT_TOKEN", TOKEN)
+    runtime.cache_clear()
+    endpoints_for.cache_clear()
+    return call
 
 
 class Context(FakeLambdaContext):

@@ -92,18 +92,22 @@ def test_twenty_parallel_copies_of_an_activity_run_it_once(call, accounts, sessi
 # --- 2. distinct activities wait in line --------------------------------------------------------
 
 
-def test_fifty_distinct_activities_at_once_all_run_one_at_a_time(call, sessions_table):
-    # Given a live call
-    assert call("POST", "/demo", {"conversation": CONVERSATION})[0] == 200
-    assert post(call, start_event())[0] == 200
-    before = int(stored(sessions_table)["execution"]["N"])
-    sent = [activity("event", name="playFinished", value={"n": i}) for i in range(50)]
+def test_fifty_distinct_activities_at_once_all_run_one_at_a_time(lookup_call, accounts, sessions_table):
+    # Given a live call whose every turn makes a (20 ms) HTTP lookup
+    call, base = lookup_call, f"/lookup/conversation/{CONVERSATION}/activities"
+    assert call("POST", "/lookup", {"conversation": CONVERSATION})[0] == 200
+    assert call("POST", base, {"activities": [start_event()]})[0] == 200
+    accounts.delay = 0.02
+    key = {"id": {"S": f"lookup/{CONVERSATION}"}}
+    before = int(boto3.client("dynamodb").get_item(TableName=sessions_table, Key=key)["Item"]["execution"]["N"])
+    sent = [activity(text=f"number {i}") for i in range(50)]
     # When 50 different activities of that call arrive at the same moment (a long budget: they queue)
-    answers = in_parallel(50, lambda i: post(call, sent[i], context=Context(120_000)))
-    # Then none was refused and every one of them ran once
-    assert [status for status, _ in answers] == [200] * 50
-    item = stored(sessions_table)
-    assert int(item["execution"]["N"]) == before + 50
+    answers = in_parallel(50, lambda i: call("POST", base, {"activities": [sent[i]]}, context=Context(120_000)))
+    # Then none was refused and every one of them ran once, one at a time
+    assert [status for status, _ in answers] == [200] * 50, [b for s, b in answers if s != 200][:1]
+    assert all(body["activities"][0]["text"] == f"You said number {i}" for i, (_, body) in enumerate(answers))
+    item = boto3.client("dynamodb").get_item(TableName=sessions_table, Key=key, ConsistentRead=True)["Item"]
+    assert int(item["execution"]["N"]) == before + 50 and accounts.lookups == 50
     remembered = set(json.loads(item["state"]["S"])["replies"])
     assert len(remembered & {a["id"] for a in sent}) == 16  # the last 16 answers are kept for resends
     assert item.get("waiting", {"L": []})["L"] == [] and "lease_holder" not in item

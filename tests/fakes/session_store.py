@@ -103,7 +103,9 @@ class InMemorySessionStore:
             if stored is not None and stored.waiting[:1] == [entry]:
                 stored.waiting.pop(0)
 
-    def bind_connection(self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int) -> bool:
+    def bind_connection(
+        self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int
+    ) -> bool:
         with self._lock:
             self.requests += 1
             stored = self._items.get(session_key(endpoint, conversation))

@@ -1,12 +1,13 @@
-"""Async frames go out exactly once, in every interleaving hypothesis finds, over the real handlers on moto.
+"""Async frames go out exactly once in every interleaving hypothesis finds, over the real handlers (moto).
 
 A state machine plays a busy VoiceAI Connect and its neighbours on one async call: the caller's
 activities, dispatcher runs (batches of the FIFO queue, with SQS redelivering failed records), pushes
 that fail mid-turn, sockets that drop and reconnect (``$connect``, ``$disconnect``), inject and
 notify, SQS delivering a message twice, and VAIC's disconnect. Any of these can also happen *while*
 a dispatcher's turn runs: just before its first, second or third push (VAIC's disconnect from
-another thread, as it would come from another Lambda). After every step no output id has reached a socket twice; at the end, a live
-call's remembered outputs have each reached a socket exactly once and nothing waits in the outbox.
+another thread, as it would come from another Lambda). After every step no output id has reached a
+socket twice; at the end, a live call's remembered outputs have each reached a socket exactly once
+and nothing waits in the outbox.
 
 moto's management API accepts posts to any connection, so a dropped socket (API Gateway's 410
 ``GoneException``) is played at the pusher: the one part moto cannot.

@@ -14,7 +14,6 @@ import pytest
 from audiocodes_devtools.events import http_event
 from tests.conftest import ROOT
 from tests.integration.conftest import (
-    ASYNC_TOKEN,
     CONVERSATION_ASYNC,
     FakeLambdaContext,
     activity,

@@ -12,7 +12,6 @@ import threading
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.integration.conftest import CONVERSATION, Context, activity, start_event
 
@@ -113,9 +112,7 @@ def test_fifty_distinct_activities_at_once_all_run_one_at_a_time(lookup_call, ac
     assert item.get("waiting", {"L": []})["L"] == [] and "lease_holder" not in item
 
 
-def test_past_the_line_limit_a_request_is_refused_with_503_and_retry_after(
-    call, accounts, sessions_table, monkeypatch
-):
+def test_past_the_line_limit_a_request_is_refused_with_503_and_retry_after(call, accounts, sessions_table, monkeypatch):
     import audiocodes_endpoint.conversation as conversation
 
     monkeypatch.setattr(conversation, "MAX_WAITING", 2)

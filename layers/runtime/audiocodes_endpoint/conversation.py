@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .flows.turn import FlowInput
 from .deadline import Deadline
+from .flows.turn import FlowInput
 from .observability import count, logger
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
 from .sessions import MAX_WAITING, ConflictError, Lease, Session, SessionStore, WaitingEntry
@@ -213,9 +213,7 @@ class Conversations:
                         endpoint, self.services(endpoint), session, activity.id, outlet, "deadline"
                     )
                 else:
-                    make_input = partial(
-                        self._caller_input, endpoint, session, caller_input, metadata.get(activity.id)
-                    )
+                    make_input = partial(self._caller_input, endpoint, session, caller_input, metadata.get(activity.id))
                     output = self.turns.run(
                         endpoint, self.services(endpoint), session, activity.id, make_input, outlet,
                         revives=caller_input.event == "transferStatus", source_ip=source_ip, deadline=deadline,

@@ -26,7 +26,11 @@ def perform(work: Work, runtime: Runtime, deadline: Deadline | None = None) -> N
         if work.kind == "activity":
             activity = InboundActivity.model_validate(work.payload["activity"])
             conversations.handle(
-                endpoint, work.conversation, [activity], outlet=runtime.outlet, source_ip=work.payload.get("source_ip"),
+                endpoint,
+                work.conversation,
+                [activity],
+                outlet=runtime.outlet,
+                source_ip=work.payload.get("source_ip"),
                 deadline=deadline,
             )
         elif work.kind == "flush":

@@ -176,7 +176,9 @@ class SessionStore(Protocol):
     def leave_line(self, endpoint: str, conversation: str, entry: str) -> None:
         """Remove ``entry`` if it is first in line (a waiter that gave up or died)."""
 
-    def bind_connection(self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int) -> bool:
+    def bind_connection(
+        self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int
+    ) -> bool:
         """Bind the WebSocket to a live session (and move its expiry); ``False`` if none is live."""
 
     def unbind_connection(self, endpoint: str, conversation: str, connection_id: str) -> None:

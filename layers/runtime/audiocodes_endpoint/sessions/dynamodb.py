@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 
+_LIVE = "attribute_exists(id) AND #status = :active AND expires_at > :inow"
+
+
 class DynamoDBSessionStore:
     def __init__(self, table_name: str, client: BaseClient | None = None) -> None:
         self._table = table_name
@@ -85,7 +88,7 @@ class DynamoDBSessionStore:
                 TableName=self._table,
                 Key={"id": {"S": session_key(endpoint, conversation)}},
                 UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(id) AND #status = :active AND expires_at > :inow AND {free} AND {line}",
+                ConditionExpression=f"{_LIVE} AND {free} AND {line}",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
@@ -149,11 +152,11 @@ class DynamoDBSessionStore:
                 TableName=self._table,
                 Key={"id": {"S": session_key(endpoint, conversation)}},
                 UpdateExpression="SET waiting = list_append(if_not_exists(waiting, :empty), :entry)",
-                ConditionExpression="attribute_exists(id) AND (attribute_not_exists(waiting) OR size(waiting) < :limit)",
+                ConditionExpression="attribute_exists(id) AND (attribute_not_exists(waiting) OR size(waiting) < :lim)",
                 ExpressionAttributeValues={
                     ":empty": {"L": []},
                     ":entry": {"L": [{"S": entry}]},
-                    ":limit": {"N": str(limit)},
+                    ":lim": {"N": str(limit)},
                 },
             )
         except self._client.exceptions.ConditionalCheckFailedException:
@@ -170,13 +173,15 @@ class DynamoDBSessionStore:
                 ExpressionAttributeValues={":entry": {"S": entry}},
             )
 
-    def bind_connection(self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int) -> bool:
+    def bind_connection(
+        self, endpoint: str, conversation: str, connection_id: str, now: float, expires_at: int
+    ) -> bool:
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": session_key(endpoint, conversation)}},
                 UpdateExpression="SET connection_id = :connection, connected_at = :now, expires_at = :expires_at",
-                ConditionExpression="attribute_exists(id) AND #status = :active AND expires_at > :inow",
+                ConditionExpression=_LIVE,
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
                     ":connection": {"S": connection_id},

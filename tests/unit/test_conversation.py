@@ -161,3 +161,24 @@ def test_concurrent_activities_on_one_conversation_lose_no_update(store, clock):
     session = store.get("demo", "c1")
     assert session.execution == 8 and session.context["turns"] == 8
     assert {f"id-{i}" for i in range(8)} <= set(session.replies)
+
+
+def test_activities_past_the_deadline_are_not_run_the_call_fails_closed_and_is_saved(store, clock):
+    from audiocodes_endpoint.deadline import Deadline
+
+    # Given a flow whose every turn takes one second, and a request with 2.5 s to work
+    class SlowFlow(EchoFlow):
+        def run_turn(self, *args, **kwargs):
+            clock.now += 1
+            return super().run_turn(*args, **kwargs)
+
+    conversations = Conversations(store=store, flows=SlowFlow(), clock=clock, _sleep=lambda _s: None)
+    conversations.create(ENDPOINT, "c1")
+    deadline = Deadline(ends_at=clock.now + 3.5, margin=1.0)
+    # When five activities arrive in one request
+    answer = conversations.handle(ENDPOINT, "c1", [say(f"m{i}", f"id-{i}") for i in range(5)], deadline=deadline)
+    # Then those that fit ran, the next one ended the call with an apology, and the rest ran nothing
+    assert [a.get("text") or a.get("name") for a in answer] == [
+        "You said: m0", "You said: m1", "You said: m2", ENDPOINT.apology_text, "hangup"]  # fmt: skip
+    session = store.get("demo", "c1")
+    assert session.flow_state["ended"] and session.lease is None and session.execution == 4

@@ -246,7 +246,11 @@ def main() -> None:
     parser.add_argument("--async-turns", type=int, default=220)
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.md")
+    parser.add_argument("--only", choices=["turn-core"], help="run one section and replace it in the report")
     args = parser.parse_args()
+    if args.only == "turn-core":
+        replace_section(args.out, turn_core_section())
+        return
 
     sections = []
     sync = bench_sync_turns(args.conversations)
@@ -260,6 +264,7 @@ def main() -> None:
         ROOT / "functions" / "bot_api", "audiocodes_endpoint.flows", 3
     )
     sections.append(render_imports(imports, first_request_ms(max(3, args.import_runs // 2))))
+    sections.append(turn_core_section())
     sections += extra_sections(args.async_turns)
     report = "\n".join(
         [
@@ -332,6 +337,22 @@ loaded on the first request, not at import; the first requests of a fresh proces
 | first create-conversation (agent, boto3, token) | {first["create"]["median"]:.0f} | {first["create"]["p99"]:.0f} |
 | first `start` turn | {first["start"]["median"]:.0f} | {first["start"]["p99"]:.0f} |
 """
+
+
+def turn_core_section() -> str:
+    from bench import turn_core
+
+    return turn_core.render(turn_core.measure())
+
+
+def replace_section(report: Path, section: str) -> None:
+    """Put ``section`` into an existing report in place of the one with its title (or at the end)."""
+    title = section.split("\n", 1)[0]
+    text = report.read_text() if report.exists() else "# Benchmark report\n"
+    parts = text.split("\n## ")
+    kept = [parts[0]] + [p for p in parts[1:] if not title.startswith("## " + p.split("\n", 1)[0])]
+    report.write_text("\n## ".join(kept).rstrip("\n") + "\n\n" + section)
+    print(section)
 
 
 def extra_sections(async_turns: int) -> list[str]:

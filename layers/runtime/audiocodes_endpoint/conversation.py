@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from .services import EndpointServices
 
 FIRST_POLL_SECONDS = 0.01
-MAX_POLL_SECONDS = 0.1
-"""A waiting request re-reads the session (one consistent GetItem) at most this often."""
+POLL_SECONDS_PER_PLACE = 0.02
+MAX_POLL_SECONDS = 0.25
+"""A waiting request re-reads the session (one consistent GetItem) every 10-40 ms when it is next,
+20 ms more per request ahead of it, at most every 250 ms: polls cost reads, not the holder's time."""
 RETRY_AFTER_SECONDS = 1
 
 
@@ -394,7 +396,7 @@ class Conversations:
         store, token = self.store, endpoint.url_token
         holder = uuid.uuid4().hex
         entry: str | None = None
-        delay, claim = FIRST_POLL_SECONDS, True
+        polls, claim = 0, True
         while True:
             now = self.clock()
             if claim:
@@ -432,8 +434,10 @@ class Conversations:
             if now >= deadline.stop_at:
                 logger.warning("gave up waiting for the call's turn", extra={"work": list(work)})
                 raise ConversationBusy(conversation)
-            self._sleep(min(delay, max(0.0, deadline.stop_at - now)))
-            delay = min(delay * 2, MAX_POLL_SECONDS)
+            ahead = seen.waiting.index(entry) if entry in seen.waiting else 0
+            pause = FIRST_POLL_SECONDS * 2 ** min(polls, 2) + POLL_SECONDS_PER_PLACE * ahead
+            self._sleep(min(pause, MAX_POLL_SECONDS, max(0.0, deadline.stop_at - now)))
+            polls += 1
 
     def _record(self, endpoint: EndpointSettings, records: list[TurnRecord]) -> None:
         """Analytics, once the turn is saved (a retried turn does not count twice)."""

@@ -71,17 +71,21 @@ def send_activities(
     bind_conversation(url_token, conversation_id)
     endpoint = _endpoint()
     source_ip = app.current_event.request_context.http.source_ip
+    conversations = runtime().conversations
+    deadline = Deadline.from_context(app.lambda_context, conversations.clock())
     if endpoint.async_mode:
         # Answered at once; the dispatcher runs the turn and pushes outputs over the WebSocket.
-        runtime().conversations.require_live(endpoint, conversation_id)
+        session = conversations.require_live(endpoint, conversation_id)
         for activity in request.activities:
             payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
             runtime().queue.put(
                 Work("activity", endpoint.url_token, conversation_id, payload), deduplication=activity.id
             )
+        if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
+            waiting = conversations.take_waiting(endpoint, conversation_id, deadline)
+            if waiting:
+                return protocol.activities_response(conversation_id, waiting)
         return {}
-    conversations = runtime().conversations
-    deadline = Deadline.from_context(app.lambda_context, conversations.clock())
     answer = conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip, deadline=deadline)
     return protocol.activities_response(conversation_id, answer)
 

@@ -5,9 +5,9 @@ activities, dispatcher runs (batches of the FIFO queue, with SQS redelivering fa
 that fail mid-turn, sockets that drop and reconnect (``$connect``, ``$disconnect``), inject and
 notify, SQS delivering a message twice, and VAIC's disconnect. Any of these can also happen *while*
 a dispatcher's turn runs: just before its first, second or third push (VAIC's disconnect from
-another thread, as it would come from another Lambda). After every step no output id has reached a
-socket twice; at the end, a live call's remembered outputs have each reached a socket exactly once
-and nothing waits in the outbox.
+another thread, as it would come from another Lambda). After every step no output id has reached VAIC
+twice (over a socket, or in an HTTP answer when the socket was gone); at the end, a live call's
+remembered outputs have each reached VAIC exactly once and nothing waits in the outbox.
 
 moto's management API accepts posts to any connection, so a dropped socket (API Gateway's 410
 ``GoneException``) is played at the pusher: the one part moto cannot.
@@ -93,7 +93,9 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
 
         def _speak(self, sent: dict[str, Any]) -> None:
             self.sent.append(sent)
-            post(call, f"{self.base}/activities", {"activities": [sent]})  # 404 once the call ended
+            _, answer = post(call, f"{self.base}/activities", {"activities": [sent]})  # 404 once the call ended
+            for output in (answer or {}).get("activities", []):  # outputs that waited for a gone socket
+                self.frames.append(("http", output["id"]))
 
         def _connect(self) -> None:
             self.sockets += 1

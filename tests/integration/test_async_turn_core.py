@@ -147,3 +147,55 @@ def _until_someone_waits(key: str, seconds: float = 10.0) -> None:
         if item.get("waiting", {}).get("L"):
             return
         time.sleep(0.02)
+
+
+# --- async fallback: outputs that cannot be pushed ---------------------------------------------
+
+
+def _socket_drops(handlers: dict[str, Any], connection_id: str) -> None:
+    event = {"requestContext": {"routeKey": "$disconnect", "connectionId": connection_id, "stage": "live"}}
+    handlers["websocket"].lambda_handler(event, FakeLambdaContext())
+
+
+def _waiting_for_a_socket(call, handlers, turn_queue) -> dict[str, Any]:
+    """A greeted call whose socket dropped before the caller's account number was answered."""
+    post(call, "/demo-async", {"conversation": CONVERSATION_ASYNC})
+    connect(handlers, "conn-1")
+    post(call, f"{BASE}/activities", {"activities": [start_event(CALLER)]})
+    drain(handlers, turn_queue)
+    _socket_drops(handlers, "conn-1")
+    number = activity(text="12345")
+    assert post(call, f"{BASE}/activities", {"activities": [number]}) == (200, {})
+    drain(handlers, turn_queue)  # no socket: the outputs wait in the session
+    return number
+
+
+def _replies(conversation: str) -> dict[str, Any]:
+    item = boto3.client("dynamodb").get_item(
+        TableName="sessions-test", Key={"id": {"S": f"demo-async/{conversation}"}}, ConsistentRead=True
+    )["Item"]
+    return json.loads(item["state"]["S"])["replies"]
+
+
+def test_outputs_waiting_for_a_gone_socket_go_in_the_next_http_answer_once(call, handlers, turn_queue, accounts):
+    number = _waiting_for_a_socket(call, handlers, turn_queue)
+    waiting = [output["id"] for output in _replies(CONVERSATION_ASYNC)[number["id"]]]
+    # When VAIC posts its next activity before any socket is back
+    status, answer = post(call, f"{BASE}/activities", {"activities": [activity("event", name="noUserInput")]})
+    # Then the HTTP answer carries the outputs that waited, in order
+    assert status == 200 and [a["id"] for a in answer["activities"]] == waiting
+    assert "Let me check that for you." in [a.get("text") for a in answer["activities"]]
+    # And a socket that connects later does not get them again
+    connect(handlers, "conn-2")
+    drain(handlers, turn_queue)
+    assert not {f["activities"][0]["id"] for f in pushed("conn-2")} & set(waiting)
+    assert post(call, f"{BASE}/activities", {"activities": [activity("event", name="noUserInput")]})[1] == {}
+
+
+def test_a_reconnect_that_comes_first_takes_them_and_the_http_answer_stays_empty(call, handlers, turn_queue, accounts):
+    number = _waiting_for_a_socket(call, handlers, turn_queue)
+    waiting = [output["id"] for output in _replies(CONVERSATION_ASYNC)[number["id"]]]
+    connect(handlers, "conn-2")
+    drain(handlers, turn_queue)  # the flush queued by $connect
+    assert [f["activities"][0]["id"] for f in pushed("conn-2")] == waiting
+    assert post(call, f"{BASE}/activities", {"activities": [activity("event", name="noUserInput")]}) == (200, {})

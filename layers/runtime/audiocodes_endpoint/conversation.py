@@ -110,11 +110,40 @@ class Conversations:
             raise ConversationNotFound(conversation)
         return endpoint.session.expires_seconds
 
-    def require_live(self, endpoint: EndpointSettings, conversation: str) -> None:
-        """Raise :class:`ConversationNotFound` unless the conversation is live (one read)."""
+    def require_live(self, endpoint: EndpointSettings, conversation: str) -> Session:
+        """The live session, or :class:`ConversationNotFound` (one read)."""
         session = self.store.get(endpoint.url_token, conversation)
         if session is None or not session.is_live(self.clock()):
             raise ConversationNotFound(conversation)
+        return session
+
+    def take_waiting(
+        self, endpoint: EndpointSettings, conversation: str, deadline: Deadline | None = None
+    ) -> list[dict[str, Any]]:
+        """Async fallback: outputs waiting for a WebSocket that is gone, for VAIC's next HTTP answer.
+
+        Taken under the lease, without waiting for it (a turn running now delivers its own outputs,
+        and the next answer or a reconnect takes what it leaves). Each is recorded as delivered before
+        the outbox is saved without it, so a reconnect's flush, a resend's replay or a re-run turn
+        never sends it again.
+        """
+        deadline = deadline or self._default_deadline()
+        lease = Lease(holder=uuid.uuid4().hex, work=("fallback",), until=deadline.ends_at)
+        claimed = self.store.claim(endpoint.url_token, conversation, lease, self.clock(), entry=None, caller=None)
+        if not claimed.taken or claimed.session is None:
+            return []
+        session = claimed.session
+        if session.connection_id is not None or not session.outbox:
+            self.store.release(session)  # a socket is back: its flush sends them
+            return []
+        taken, session.outbox = session.outbox, []
+        for output in taken:
+            self.store.mark_delivered(endpoint.url_token, conversation, output["id"])
+            session.delivered.add(output["id"])
+        session.expires_at = int(self.clock()) + endpoint.session.idle_seconds
+        self.store.save(session)
+        logger.info("outputs that waited for a WebSocket go in the HTTP answer", extra={"count": len(taken)})
+        return taken
 
     def disconnect(
         self,

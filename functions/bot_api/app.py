@@ -81,6 +81,7 @@ def send_activities(
             runtime().queue.put(
                 Work("activity", endpoint.url_token, conversation_id, payload), deduplication=activity.id
             )
+        conversations.queued(endpoint, conversation_id, request.activities)
         if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
             waiting = conversations.take_waiting(endpoint, conversation_id, deadline)
             if waiting:

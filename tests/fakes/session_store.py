@@ -121,6 +121,13 @@ class InMemorySessionStore:
             if stored is not None and stored.connection_id == connection_id:
                 stored.connection_id = stored.connected_at = None
 
+    def remember_caller(self, endpoint: str, conversation: str, caller: str) -> None:
+        with self._lock:
+            self.requests += 1
+            stored = self._items.get(session_key(endpoint, conversation))
+            if stored is not None:
+                stored.caller = caller
+
     def remember_connection(self, connection_id: str, endpoint: str, conversation: str, expires_at: int) -> None:
         with self._lock:
             self.requests += 1

@@ -199,3 +199,16 @@ def test_a_reconnect_that_comes_first_takes_them_and_the_http_answer_stays_empty
     drain(handlers, turn_queue)  # the flush queued by $connect
     assert [f["activities"][0]["id"] for f in pushed("conn-2")] == waiting
     assert post(call, f"{BASE}/activities", {"activities": [activity("event", name="noUserInput")]}) == (200, {})
+
+
+def test_inject_takes_the_callers_number_once_the_start_is_queued(call, handlers, inject_app, turn_queue):
+    # Given an async call whose start activity is queued but not yet run
+    post(call, "/demo-async", {"conversation": CONVERSATION_ASYNC})
+    connect(handlers, "conn-1")
+    post(call, f"{BASE}/activities", {"activities": [start_event(CALLER)]})
+    # When an integration names the caller before the dispatcher ran the start
+    status, _ = inject(inject_app, "notify", userId=CALLER, text="Hello from the back office")
+    # Then it is accepted, and delivered after the greeting
+    assert status == 202
+    drain(handlers, turn_queue)
+    assert texts("conn-1")[-1] == "Hello from the back office"

@@ -127,3 +127,11 @@ def test_the_socket_binding_is_changed_only_by_its_owner(store):
     store.unbind_connection("demo", "c1", "conn-1")
     assert store.get("demo", "c1").connection_id is None
     assert not store.bind_connection("demo", "missing", "conn-1", NOW, int(NOW) + 180)
+
+
+def test_the_callers_number_can_be_stored_before_the_start_turn_runs(store):
+    store.create(new_session())
+    store.remember_caller("demo", "c1", "+4921154591991")
+    store.remember_caller("demo", "missing", "+4921154591991")  # nothing to store it on: no error
+    assert store.get("demo", "c1").user_id == "+4921154591991"
+    assert store.get("demo", "missing") is None

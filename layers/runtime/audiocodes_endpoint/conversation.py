@@ -221,11 +221,7 @@ class Conversations:
         """
         deadline = deadline or self._default_deadline()
         caller_inputs = {activity.id: to_caller_input(activity) for activity in activities}
-        metadata = {
-            activity_id: self._number_metadata(endpoint, caller_input)
-            for activity_id, caller_input in caller_inputs.items()
-            if caller_input is not None and caller_input.is_start
-        }
+        metadata = self._start_metadata(endpoint, caller_inputs)
         known = [m["number"] for m in metadata.values() if m.get("valid") and m.get("number")]
 
         def turn(session: Session) -> Change:
@@ -476,11 +472,25 @@ class Conversations:
         for record in records:
             analytics.record_turn(record)
 
-    @staticmethod
-    def _number_metadata(endpoint: EndpointSettings, caller_input: CallerInput) -> dict[str, Any]:
-        from .numbers import number_metadata  # phonenumbers: loaded by the first call, not at import
+    def queued(self, endpoint: EndpointSettings, conversation: str, activities: Sequence[InboundActivity]) -> None:
+        """Async mode: activities were queued. A ``start`` among them names the caller at once, so
+        inject and notify accept the caller's number before the dispatcher has run the turn."""
+        inputs = {activity.id: to_caller_input(activity) for activity in activities}
+        for found in self._start_metadata(endpoint, inputs).values():
+            if found.get("valid") and found.get("number"):
+                self.store.remember_caller(endpoint.url_token, conversation, str(found["number"]))
 
-        return number_metadata(caller_input.caller, endpoint.default_region)
+    @staticmethod
+    def _start_metadata(
+        endpoint: EndpointSettings, caller_inputs: dict[str, CallerInput | None]
+    ) -> dict[str, dict[str, Any]]:
+        """Caller number metadata of the ``start`` activities, by activity id."""
+        starts = {key: found for key, found in caller_inputs.items() if found is not None and found.is_start}
+        if not starts:
+            return {}
+        from .numbers import number_metadata  # phonenumbers: loaded by the first start, not at import
+
+        return {key: number_metadata(found.caller, endpoint.default_region) for key, found in starts.items()}
 
     def _caller_input(
         self,

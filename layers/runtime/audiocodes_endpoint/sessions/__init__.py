@@ -184,6 +184,9 @@ class SessionStore(Protocol):
     def unbind_connection(self, endpoint: str, conversation: str, connection_id: str) -> None:
         """Forget the WebSocket if it is still the bound one."""
 
+    def remember_caller(self, endpoint: str, conversation: str, caller: str) -> None:
+        """Store the caller's number on a session that exists (async mode: when ``start`` is queued)."""
+
     def extend(self, endpoint: str, conversation: str, expires_at: int, now: float) -> bool:
         """Move the expiry of a live session (no version bump); ``False`` if there is no live session."""
 

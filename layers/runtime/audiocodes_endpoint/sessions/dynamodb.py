@@ -205,6 +205,16 @@ class DynamoDBSessionStore:
                 ExpressionAttributeValues={":connection": {"S": connection_id}},
             )
 
+    def remember_caller(self, endpoint: str, conversation: str, caller: str) -> None:
+        with contextlib.suppress(self._client.exceptions.ConditionalCheckFailedException):  # no session: fine
+            self._client.update_item(
+                TableName=self._table,
+                Key={"id": {"S": session_key(endpoint, conversation)}},
+                UpdateExpression="SET caller = :caller",
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeValues={":caller": {"S": caller}},
+            )
+
     def remember_connection(self, connection_id: str, endpoint: str, conversation: str, expires_at: int) -> None:
         self._client.put_item(
             TableName=self._table,

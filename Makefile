@@ -66,7 +66,7 @@ lock:
 	bash tools/lock.sh
 
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 validate: $(VENV)/.installed
 	$(PY) -m audiocodes_devtools.agent_check agent

@@ -182,3 +182,35 @@ def test_activities_past_the_deadline_are_not_run_the_call_fails_closed_and_is_s
         "You said: m0", "You said: m1", "You said: m2", ENDPOINT.apology_text, "hangup"]  # fmt: skip
     session = store.get("demo", "c1")
     assert session.flow_state["ended"] and session.lease is None and session.execution == 4
+
+
+def test_requests_that_wait_for_a_call_run_in_the_order_they_arrived(store, clock):
+    import time
+
+    # Given a turn that holds the call until it is let go
+    let_go = threading.Event()
+
+    class HoldingFlow(EchoFlow):
+        def run_turn(self, flow, state, inp, context, emit, options):
+            if inp.text == "hold":
+                let_go.wait(10)
+            return super().run_turn(flow, state, inp, context, emit, options)
+
+    flow = HoldingFlow()
+    conversations = Conversations(store=store, flows=flow, clock=clock, _sleep=lambda _s: time.sleep(0.001))
+    conversations.create(ENDPOINT, "c1")
+    holding = threading.Thread(target=conversations.handle, args=(ENDPOINT, "c1", [say("hold", "h")]))
+    holding.start()
+    # When five more requests arrive one after another while it runs
+    waiters = []
+    for i in range(5):
+        waiter = threading.Thread(target=conversations.handle, args=(ENDPOINT, "c1", [say(f"m{i}", f"id-{i}")]))
+        waiter.start()
+        waiters.append(waiter)
+        while len(store.get("demo", "c1").waiting) < i + 1:  # it has joined the line
+            time.sleep(0.001)
+    let_go.set()
+    for thread in (holding, *waiters):
+        thread.join()
+    # Then they ran one at a time, first come first served
+    assert [inp.text for inp in flow.inputs] == ["hold", "m0", "m1", "m2", "m3", "m4"]

@@ -14,7 +14,7 @@ from audiocodes_endpoint.sessions import Claimed, ConflictError, Lease, Session,
 
 # What ``save`` writes; everything else belongs to other writers (see the sessions module).
 _SAVED = ("status", "expires_at", "execution", "flow_state", "context", "replies", "disconnect", "storage",
-          "translation", "call_limit", "outbox")  # fmt: skip
+          "translation", "call_limit", "outbox", "agent_version")  # fmt: skip
 
 
 class InMemorySessionStore:

@@ -159,8 +159,8 @@ counted per operation with botocore's `before-call` hook.
 |---|---|---|---|---|---|
 {rows(result["queued"])}
 
-A waiting request costs one consistent `GetItem` per poll (every 10-40 ms when it is next in line, 20 ms
-more per request ahead of it, at most every 250 ms), plus one `UpdateItem` to join the line and one to
+A waiting request costs one consistent `GetItem` per poll (every 10-40 ms when it is next in line, 50 ms
+more per request ahead of it, at most every 500 ms), plus one `UpdateItem` to join the line and one to
 claim; at most 64 wait per call (the next gets 503). All threads share one process here (and the GIL),
 so the contended times are pessimistic: on Lambda each waiter is its own invocation.
 """

@@ -12,7 +12,8 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# Reads too: moto's GetItem copies an item that a concurrent UpdateItem may be changing in place.
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item", "get_item")
 _WRAPPED: set[Any] = set()
 
 

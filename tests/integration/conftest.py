@@ -241,13 +241,17 @@ class AccountsApi:
 @pytest.fixture
 def accounts(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Set before the runtime is built (the first request), so the demo endpoints' variables point here."""
+    from audiocodes_endpoint.runtime import runtime
     from audiocodes_endpoint.settings import endpoints_for
 
     api = AccountsApi()
     monkeypatch.setenv("ACCOUNTS_API_URL", api.url)
-    endpoints_for.cache_clear()  # endpoint variables are expanded once per process
+    monkeypatch.setenv("LOCAL_ALLOW_PRIVATE_NETWORK", "true")  # the demo endpoints reach 127.0.0.1 only so
+    endpoints_for.cache_clear()  # endpoint variables are expanded once per process (and kept by the runtime)
+    runtime.cache_clear()
     yield api
     endpoints_for.cache_clear()
+    runtime.cache_clear()
     api.close()
 
 

@@ -11,6 +11,7 @@ the flow) is :class:`turns.TurnRunner`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
     from .services import EndpointServices
 
 FIRST_POLL_SECONDS = 0.01
-POLL_SECONDS_PER_PLACE = 0.02
-MAX_POLL_SECONDS = 0.25
+POLL_SECONDS_PER_PLACE = 0.05
+MAX_POLL_SECONDS = 0.5
 """A waiting request re-reads the session (one consistent GetItem) every 10-40 ms when it is next,
-20 ms more per request ahead of it, at most every 250 ms: polls cost reads, not the holder's time."""
+50 ms more per request ahead of it, at most every 500 ms: polls cost reads, not the holder's time."""
 RETRY_AFTER_SECONDS = 1
 
 
@@ -400,6 +401,10 @@ class Conversations:
             # Only if the lease expired under us (we ran past the invocation's end): not saved.
             logger.error("the session's lease was lost before the save; the turn is not saved")
             raise ConversationBusy(conversation) from None
+        except Exception:
+            with contextlib.suppress(Exception):  # best effort: waiters go on now, not at the lease's end
+                self.store.release(session)
+            raise
         self._record(endpoint, result.records)
         return result.answer
 

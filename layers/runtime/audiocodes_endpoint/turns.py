@@ -126,6 +126,10 @@ class TurnRunner:
             session.flow_state = {**session.flow_state, "ended": True}
             records.append(self._record(endpoint, session, None, started, collect.produced))
             return self._finish(services, session, collect, outlet, records, source_ip)
+        if session.execution == 0:  # the call's first answer: VAIC's language detection, if the endpoint uses it
+            detection = services.translator.detection_params()
+            if detection is not None:
+                collect(event("config", session_params=detection))
         if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
             session.execution += 1
             told = _event_input(endpoint, session, limit.flow_event["event"], limit.flow_event["value"])
@@ -169,6 +173,8 @@ class TurnRunner:
             return None
         inp.userId, inp.sessionId = changed.userId or inp.userId, changed.sessionId
         inp.text, inp.data = changed.text, changed.data
+        if inp.event == "paramChanged" and services.translator.settings.enabled:  # VAIC detected the language
+            session.translation = services.translator.follow_vaic(inp.value, inp.data, session.translation)
         if inp.event is None and inp.text:  # what the caller said (or an inject said for them)
             if services.translator.settings.enabled:
                 inp.text, session.translation = services.translator.to_flow(inp.text, session.translation)

@@ -10,6 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from audiocodes_devtools.oauth_issuer import LocalIssuer, fetch_token
 from audiocodes_endpoint.bot_auth import BotAuthenticator, KeySet, fetch_jwks, granted_scopes
@@ -231,3 +234,26 @@ def test_endpoint_settings_require_the_credentials_of_their_auth_mode(issuer):
     assert verifier.check(endpoint, {"Authorization": f"Bearer {issuer.token()}"}).allowed
     assert verifier.check(endpoint, {}).reason == "no bearer token"
     assert not verifier.check(endpoint, {"Authorization": "Bearer local-demo-token"}).allowed
+
+
+# --- anything at all as a bearer -----------------------------------------------------------------------
+
+
+@settings_hypothesis(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    garbage=st.one_of(
+        st.text(max_size=300),
+        st.builds(lambda h, p, sig: f"{h}.{p}.{sig}", st.text(max_size=60), st.text(max_size=60), st.text(max_size=60)),
+        st.builds(
+            lambda header, body: forged(header, body),
+            st.dictionaries(
+                st.sampled_from(["alg", "kid", "typ", "crit", "jku"]),
+                st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers())),
+            ),
+            st.dictionaries(st.text(max_size=5), st.integers()),
+        ),
+    )
+)
+def test_no_bearer_value_raises_or_gets_in(issuer, verifier, garbage):
+    endpoint = EndpointSettings(name="a", url_token="a", flow="main", auth="oauth2", oauth2=settings(issuer))
+    assert not verifier.check(endpoint, {"Authorization": f"Bearer {garbage}"}).allowed

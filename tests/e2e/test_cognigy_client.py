@@ -7,18 +7,22 @@ The pinned package is installed from npm into ``.cache/`` (git-ignored) on first
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from audiocodes_devtools.vaic import Call
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
+CALLER = "+4921154591991"
 CLIENT_PACKAGE = "@cognigy/rest-api-client@0.19.0"
 CACHE = ROOT / ".cache" / "cognigy-rest-api-client-0.19.0"
 DRIVER = Path(__file__).with_name("cognigy_client.js")
@@ -52,15 +56,22 @@ def run_client(client_dir: Path, base_url: str, api_key: str, calls: list[dict])
     return results
 
 
-def test_cognigys_client_injects_and_notifies_into_a_live_async_call(emulator, cognigy_client):
-    # Given a live call on the async echo endpoint, its WebSocket open and the flow waiting
+@contextlib.contextmanager
+def live_echo_call(emulator) -> Iterator[Call]:
+    """A call on the async echo endpoint, its WebSocket open and the flow waiting for the caller."""
     vaic = emulator.client("echo-async")
     call = vaic.create()
     with vaic, call:
         call.open_socket()
-        call.start(caller="+4921154591991")
+        call.start(caller=CALLER)
         call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
-        session = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": "+4921154591991"}
+        yield call
+
+
+def test_cognigys_client_injects_and_notifies_into_a_live_async_call(emulator, cognigy_client):
+    # Given a live call on the async echo endpoint, its WebSocket open and the flow waiting
+    with live_echo_call(emulator) as call:
+        session = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": CALLER}
 
         # When Cognigy's client injects, then notifies, with the endpoint's API key
         results = run_client(cognigy_client, emulator.base_url, emulator.inject_keys["echo-async"], [
@@ -82,14 +93,9 @@ def test_cognigys_client_injects_and_notifies_into_a_live_async_call(emulator, c
 
 def test_cognigys_client_sees_refusals_as_its_own_error_classes(emulator, cognigy_client):
     # Given a call that has ended
-    vaic = emulator.client("echo-async")
-    call = vaic.create()
-    with vaic, call:
-        call.open_socket()
-        call.start(caller="+4921154591991")
-        call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
+    with live_echo_call(emulator) as call:
         call.disconnect()
-        body = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": "+4921154591991",
+        body = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": CALLER,
                 "text": "too late", "data": {}}  # fmt: skip
 
         # When Cognigy's client posts with a wrong key, then with the right one after the call ended

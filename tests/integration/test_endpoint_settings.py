@@ -250,6 +250,21 @@ def _stub_translate(rt):
     return client
 
 
+def _expect_round_trip(stub, heard, source, language, understood, answers):
+    """The caller's words into English (from ``source``: a code or ``auto``), then each answer back."""
+    stub.add_response(
+        "translate_text",
+        {"TranslatedText": understood, "SourceLanguageCode": language, "TargetLanguageCode": "en"},
+        {"Text": heard, "SourceLanguageCode": source, "TargetLanguageCode": "en"},
+    )
+    for translated in answers:
+        stub.add_response(
+            "translate_text",
+            {"TranslatedText": translated, "SourceLanguageCode": "en", "TargetLanguageCode": language},
+            {"Text": ANY, "SourceLanguageCode": "en", "TargetLanguageCode": language},
+        )
+
+
 def _answer(call, *activities):
     status, body = call("POST", f"/demo-translated/conversation/{CONVERSATION}/activities",
                         {"activities": list(activities)})  # fmt: skip
@@ -279,19 +294,9 @@ def test_the_first_answer_turns_on_vaics_language_detection(rt, call):
 def test_vaics_detected_language_drives_translation_and_the_voice(rt, call, sessions_table):
     client = _stub_translate(rt)
     with Stubber(client) as stub:
-        # The caller's words are translated from the language VAIC reported (no auto-detection) ...
-        stub.add_response(
-            "translate_text",
-            {"TranslatedText": "No, thanks", "SourceLanguageCode": "fr", "TargetLanguageCode": "en"},
-            {"Text": "Non, merci", "SourceLanguageCode": "fr", "TargetLanguageCode": "en"},
-        )
-        # ... and the flow's answers go back into it
-        for french in ("Pas de problème, cet appel ne sera pas enregistré.", "Pour votre solde, appuyez sur 1."):
-            stub.add_response(
-                "translate_text",
-                {"TranslatedText": french, "SourceLanguageCode": "en", "TargetLanguageCode": "fr"},
-                {"Text": ANY, "SourceLanguageCode": "en", "TargetLanguageCode": "fr"},
-            )
+        # The caller's words are translated from the language VAIC reported (no auto-detection), and back
+        french = ("Pas de problème, cet appel ne sera pas enregistré.", "Pour votre solde, appuyez sur 1.")
+        _expect_round_trip(stub, "Non, merci", "fr", "fr", "No, thanks", french)
         assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
         _answer(call, start_event(CALLER))
         # When VAIC's detection reports French (notifyParamChange -> paramChanged)
@@ -315,17 +320,10 @@ def test_vaics_detected_language_drives_translation_and_the_voice(rt, call, sess
 def test_a_detected_language_without_a_voice_is_translated_but_keeps_vaics_voice(rt, call):
     client = _stub_translate(rt)
     with Stubber(client) as stub:
-        stub.add_response(
-            "translate_text",
-            {"TranslatedText": "No, thanks", "SourceLanguageCode": "it", "TargetLanguageCode": "en"},
-            {"Text": "No, grazie", "SourceLanguageCode": "auto", "TargetLanguageCode": "en"},
+        # Italian, detected by Translate: no entry in voices
+        _expect_round_trip(
+            stub, "No, grazie", "auto", "it", "No, thanks", ("Nessun problema.", "Per il saldo premere 1.")
         )
-        for italian in ("Nessun problema.", "Per il saldo premere 1."):
-            stub.add_response(
-                "translate_text",
-                {"TranslatedText": italian, "SourceLanguageCode": "en", "TargetLanguageCode": "it"},
-                {"Text": ANY, "SourceLanguageCode": "en", "TargetLanguageCode": "it"},
-            )
         assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
         _answer(call, start_event(CALLER))
         answer = _answer(call, activity(text="No, grazie"))

@@ -15,7 +15,7 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
 from audiocodes_devtools.oauth_issuer import LocalIssuer, fetch_token
-from audiocodes_endpoint.bot_auth import BotAuthenticator, KeySet, fetch_jwks, granted_scopes
+from audiocodes_endpoint.bot_auth import BotAuthenticator, KeySet, fetch_json, granted_scopes
 from audiocodes_endpoint.settings import EndpointSettings, OAuth2Settings
 
 
@@ -48,14 +48,14 @@ def fetches() -> list[str]:
 def verifier(clock: Clock, fetches: list[str]) -> BotAuthenticator:
     def counted_fetch(url: str) -> dict:
         fetches.append(url)
-        return fetch_jwks(url)  # the real HTTP fetch, counted
+        return fetch_json(url)  # the real HTTP fetch, counted
 
     return BotAuthenticator(fetch=counted_fetch, clock=clock)
 
 
-def settings(issuer: LocalIssuer, **overrides) -> OAuth2Settings:
-    values = {"issuer": issuer.url, "audience": "audiocodes-endpoint", "scopes": ["bot-api"],
-              "jwks_url": f"{issuer.url}/jwks.json", **overrides}  # fmt: skip
+def settings(local: LocalIssuer, **overrides) -> OAuth2Settings:
+    values = {"issuer": local.url, "audience": "audiocodes-endpoint", "scopes": ["bot-api"],
+              "jwks_url": f"{local.url}/jwks.json", **overrides}  # fmt: skip
     return OAuth2Settings.model_validate(values)
 
 
@@ -257,3 +257,18 @@ def test_endpoint_settings_require_the_credentials_of_their_auth_mode(issuer):
 def test_no_bearer_value_raises_or_gets_in(issuer, verifier, garbage):
     endpoint = EndpointSettings(name="a", url_token="a", flow="main", auth="oauth2", oauth2=settings(issuer))
     assert not verifier.check(endpoint, {"Authorization": f"Bearer {garbage}"}).allowed
+
+
+def test_without_jwks_url_the_keys_are_found_through_the_issuers_metadata(issuer, verifier, fetches):
+    config = settings(issuer, jwks_url=None)
+    assert verifier.check_jwt(issuer.token(), config).allowed
+    assert fetches == [f"{issuer.url}/.well-known/openid-configuration", f"{issuer.url}/jwks.json"]
+    assert verifier.check_jwt(issuer.token(), config).allowed
+    assert len(fetches) == 2  # discovered once, keys cached
+
+
+def test_metadata_that_names_another_issuer_lends_no_keys(issuer, verifier):
+    # Given settings whose issuer differs from what the metadata document says (OIDC Discovery 4.3)
+    config = settings(issuer, issuer=issuer.url + "/", jwks_url=None)
+    verdict = verifier.check_jwt(issuer.token(iss=issuer.url + "/"), config)
+    assert (verdict.allowed, verdict.reason) == (False, "unknown key id")

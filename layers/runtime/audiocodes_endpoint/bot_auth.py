@@ -39,15 +39,30 @@ class Verdict:
     """Why a token was refused (for the log, never for the caller): no secret, no claim values."""
 
 
-def fetch_jwks(url: str) -> dict[str, Any]:
+def fetch_json(url: str) -> dict[str, Any]:
+    """A JSON object over HTTPS (the JWKS, or the issuer's discovery document)."""
     import httpx  # with the first OAuth endpoint, not at cold import
 
     answer = httpx.get(url, timeout=JWKS_TIMEOUT_SECONDS, follow_redirects=False)
     answer.raise_for_status()
     document = answer.json()
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-        raise ValueError("not a JWK Set")
+    if not isinstance(document, dict):
+        raise ValueError("not a JSON object")
     return document
+
+
+def discover_jwks_url(issuer: str, fetch: Callable[[str], dict[str, Any]]) -> str:
+    """``jwks_uri`` from the issuer's metadata (OpenID Connect Discovery 1.0 §4, RFC 8414 §3).
+
+    The document must name the same ``issuer`` (Discovery §4.3), so a look-alike cannot hand out keys.
+    """
+    document = fetch(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+    if document.get("issuer") != issuer:
+        raise ValueError("discovery document names another issuer")
+    uri = document.get("jwks_uri")
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        raise ValueError("discovery document has no jwks_uri")
+    return uri
 
 
 class KeySet:
@@ -55,14 +70,17 @@ class KeySet:
 
     def __init__(
         self,
-        url: str,
+        url: str | None,
         *,
         max_age: float,
         cooldown: float,
-        fetch: Callable[[str], dict[str, Any]] = fetch_jwks,
+        issuer: str = "",
+        fetch: Callable[[str], dict[str, Any]] = fetch_json,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``url`` ``None``: discovered from ``issuer``'s metadata on the first fetch."""
         self.url, self.max_age, self.cooldown, self._fetch, self._clock = url, max_age, cooldown, fetch, clock
+        self.issuer = issuer
         self._keys: dict[str | None, tuple[PyJWK, str | None]] = {}
         """By key id: the key and the algorithm its JWK declares (``alg``), if any."""
         self._fetched_at: float | None = None
@@ -89,7 +107,11 @@ class KeySet:
         self._fetched_at = now  # also on failure: a dead issuer is not asked on every request
         self.fetches += 1
         try:
+            if self.url is None:
+                self.url = discover_jwks_url(self.issuer, self._fetch)
             document = self._fetch(self.url)
+            if not isinstance(document.get("keys"), list):
+                raise ValueError("not a JWK Set")
         except Exception as error:  # unreachable, not JSON, not a key set: keep the keys we had
             logger.warning("JWKS unavailable; keeping the cached keys", extra={"error": type(error).__name__})
             return
@@ -114,7 +136,7 @@ class BotAuthenticator:
     def __init__(
         self,
         *,
-        fetch: Callable[[str], dict[str, Any]] = fetch_jwks,
+        fetch: Callable[[str], dict[str, Any]] = fetch_json,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch, self._clock = fetch, clock
@@ -134,16 +156,18 @@ class BotAuthenticator:
 
     def key_set(self, settings: OAuth2Settings) -> KeySet:
         with self._lock:
-            key_set = self._key_sets.get(settings.jwks_url)
+            cache_key = settings.jwks_url or f"discover:{settings.issuer}"
+            key_set = self._key_sets.get(cache_key)
             if key_set is None:
                 key_set = KeySet(
                     settings.jwks_url,
                     max_age=settings.jwks_max_age_seconds,
                     cooldown=settings.jwks_refetch_cooldown_seconds,
+                    issuer=settings.issuer,
                     fetch=self._fetch,
                     clock=self._clock,
                 )
-                self._key_sets[settings.jwks_url] = key_set
+                self._key_sets[cache_key] = key_set
             return key_set
 
     def check_jwt(self, token: str, settings: OAuth2Settings) -> Verdict:

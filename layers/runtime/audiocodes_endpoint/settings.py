@@ -97,8 +97,8 @@ class OAuth2Settings(_Strict):
     """The token's ``iss``, exactly."""
     audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     """Must be in the token's ``aud``."""
-    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=1024)]
-    """The issuer's JSON Web Key Set (e.g. ``<issuer>/.well-known/jwks.json``)."""
+    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=1024)] | None = None
+    """The issuer's JSON Web Key Set; unset: ``jwks_uri`` from ``<issuer>/.well-known/openid-configuration``."""
     scopes: list[Annotated[str, StringConstraints(pattern=r"^\S{1,256}$")]] = Field(default_factory=list)
     """Every one must be granted (``scope``, space-separated, or ``scp``)."""
     algorithms: list[AsymmetricAlgorithm] = Field(default=["RS256"], min_length=1)
@@ -158,7 +158,7 @@ class EndpointSettings(_Strict):
         if self.auth == "token" and self.bot_token is None:
             raise ValueError("bot_token is required with auth: token")
         if self.auth == "oauth2" and self.oauth2 is None:
-            raise ValueError("oauth2 (issuer, audience, jwks_url) is required with auth: oauth2")
+            raise ValueError("oauth2 (issuer, audience, scopes) is required with auth: oauth2")
         return self
 
     @field_validator("url_token", mode="after")

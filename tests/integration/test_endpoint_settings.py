@@ -272,14 +272,19 @@ def _answer(call, *activities):
     return body["activities"]
 
 
+DETECTION = ("languageDetectionActivate", "languageDetectionAutoSwitch", "alternativeLanguages", "notifyParamChange")
+
+
 def test_the_first_answer_turns_on_vaics_language_detection(rt, call):
     # Given the translated demo endpoint with voices for de, fr and es and detection on
     assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
     # When the call starts
     first = _answer(call, start_event(CALLER))[0]
-    # Then the first activity asks VAIC to detect those languages and to report the one it hears
+    # Then the first activity (with the events the flow needs) asks VAIC to detect those languages and
+    # to report the one it hears
     assert first["type"] == "event" and first["name"] == "config"
-    assert first["sessionParams"] == {
+    assert "noUserInput" in first["sessionParams"]["sendEventsToBot"]
+    assert {name: first["sessionParams"][name] for name in DETECTION} == {
         "languageDetectionActivate": True,
         "languageDetectionAutoSwitch": True,
         "alternativeLanguages": [

@@ -274,17 +274,8 @@ class Translator:
 
     # --- VAIC's language detection -------------------------------------------------------------
 
-    def detection_params(self) -> dict[str, Any] | None:
-        """``sessionParams`` that turn on VAIC's language detection for the call (``None``: off)."""
-        detection = self.settings.detection
-        if not (self.settings.enabled and detection.enabled):
-            return None
-        return {
-            "languageDetectionActivate": True,
-            "languageDetectionAutoSwitch": detection.auto_switch,
-            "alternativeLanguages": [voice.as_vaic() for voice in self.settings.voices.values()],
-            "notifyParamChange": ["language"],
-        }
+    def detection_params(self) -> dict[str, Any]:
+        return detection_session_params(self.settings)
 
     def follow_vaic(self, value: Any, parameters: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
         """The detection ``state`` after VAIC's ``paramChanged`` event, which settles the caller's language."""
@@ -342,6 +333,19 @@ def _ssml_pieces(text: str, ssml: bool) -> list[tuple[str, bool]]:
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
+
+
+def detection_session_params(settings: TranslationSettings) -> dict[str, Any]:
+    """``sessionParams`` that turn on VAIC's language detection for the call (empty: off)."""
+    detection = settings.detection
+    if not (settings.enabled and detection.enabled):
+        return {}
+    return {
+        "languageDetectionActivate": True,
+        "languageDetectionAutoSwitch": detection.auto_switch,
+        "alternativeLanguages": [voice.as_vaic() for voice in settings.voices.values()],
+        "notifyParamChange": ["language"],
+    }
 
 
 def _changed_language(payload: Any) -> str | None:

@@ -24,6 +24,7 @@ from .session_policy import check_call_limit
 from .sessions import Session
 from .settings import EndpointSettings
 from .transformers import TransformerInput
+from .translation import detection_session_params
 
 if TYPE_CHECKING:
     from .analytics import TurnRecord
@@ -126,10 +127,6 @@ class TurnRunner:
             session.flow_state = {**session.flow_state, "ended": True}
             records.append(self._record(endpoint, session, None, started, collect.produced))
             return self._finish(services, session, collect, outlet, records, source_ip)
-        if session.execution == 0:  # the call's first answer: VAIC's language detection, if the endpoint uses it
-            detection = services.translator.detection_params()
-            if detection is not None:
-                collect(event("config", session_params=detection))
         if limit.flow_event is not None:  # the flow is told first (no transformer: not a request)
             session.execution += 1
             told = _event_input(endpoint, session, limit.flow_event["event"], limit.flow_event["value"])
@@ -317,6 +314,10 @@ def turn_options(endpoint: EndpointSettings) -> TurnOptions:
         allow_private_network=limits.allow_private_network,
         variables=endpoint.variables,
         call_events=event_actions(endpoint.default_region, endpoint.call_events),
-        call_setup=endpoint.bot_delay.session_params() if endpoint.bot_delay else {},
+        # The call's first answer: the bot-delay filler and VAIC's language detection, in one config.
+        call_setup={
+            **(endpoint.bot_delay.session_params() if endpoint.bot_delay else {}),
+            **detection_session_params(endpoint.translation),
+        },
         default_region=endpoint.default_region,
     )

@@ -314,7 +314,7 @@ def test_detection_asks_vaic_to_detect_the_voices_languages_and_report_the_chang
         "alternativeLanguages": [{"language": "de-DE", "voiceName": "de-DE-KatjaNeural"}, {"language": "fr-CA"}],
         "notifyParamChange": ["language"],
     }
-    assert translator(client, voices=VOICES).detection_params() is None
+    assert translator(client, voices=VOICES).detection_params() == {}
 
 
 @pytest.mark.parametrize(

@@ -366,14 +366,15 @@ def replace_section(report: Path, section: str) -> None:
 
 def extra_sections(async_turns: int) -> list[str]:
     """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, and the
-    cost of decoding bodies at the edge."""
-    from bench import async_latency, cold_start, decoding, nlu_accuracy
+    cost of decoding bodies at the edge, and the cost of OAuth 2.0 bot authentication."""
+    from bench import async_latency, bot_auth, cold_start, decoding, nlu_accuracy
 
     return [
         nlu_accuracy.render(nlu_accuracy.measure()),
         async_latency.render(async_latency.measure(async_turns)),
         cold_start.render(cold_start.available() or cold_start.measure()),
         decoding.render(decoding.measure()),
+        bot_auth.render(bot_auth.measure()),
     ]
 
 

@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import accounts_stub
+from . import accounts_stub, oauth_issuer
 from .events import http_event
 from .sqs_poller import SqsPoller
 from .template import FunctionSpec, Template, load_template
@@ -134,6 +134,8 @@ class Emulator:
         self.functions: dict[str, LocalFunction] = {}
         self.tokens: dict[str, str] = {}
         self.inject_keys: dict[str, str] = {}
+        self.oauth_endpoints: list[str] = []
+        self.oauth: oauth_issuer.LocalIssuer | None = None
         self.websockets = WebSocketGateway(self._invoke_websocket)
         self.pollers: list[SqsPoller] = []
         self._environment_overrides: dict[str, str] = {}
@@ -149,6 +151,10 @@ class Emulator:
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
         # The demo endpoints let their HTTP nodes reach the stub on 127.0.0.1 only when this is set.
         os.environ.setdefault("LOCAL_ALLOW_PRIVATE_NETWORK", "true")
+        # The authorization server `auth: oauth2` endpoints trust locally (agent/endpoints/demo_oauth.yaml).
+        self.oauth = oauth_issuer.start(int(os.environ.get("OAUTH_PORT", "3002")))
+        self._stoppers.append(self.oauth.stop)
+        os.environ.setdefault("LOCAL_OAUTH_ISSUER", self.oauth.url)
         resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
         resources["AccountsApiUrl"] = os.environ["ACCOUNTS_API_URL"]  # the template parameter, locally the stub
         resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")
@@ -261,9 +267,11 @@ class Emulator:
         from audiocodes_endpoint.settings import load_endpoints
 
         for endpoint in load_endpoints(Path(os.environ["AGENT_DIR"])).values():
-            self.tokens[endpoint.url_token] = _store_secret(
-                endpoint.bot_token, local_secret(endpoint.url_token, "bot_token")
-            )
+            if endpoint.bot_token is None:  # auth: oauth2
+                self.oauth_endpoints.append(endpoint.url_token)
+            else:
+                token = local_secret(endpoint.url_token, "bot_token")
+                self.tokens[endpoint.url_token] = _store_secret(endpoint.bot_token, token)
             if endpoint.inject_api_key:
                 key = local_secret(endpoint.url_token, "inject_api_key")
                 self.inject_keys[endpoint.url_token] = _store_secret(endpoint.inject_api_key, key)
@@ -409,6 +417,12 @@ def main() -> None:
         if url_token in emulator.inject_keys:
             key = emulator.inject_keys[url_token]
             print(f"    inject & notify: {emulator.base_url}/v2.0/endpoint/inject   X-API-Key {key}")
+    if emulator.oauth is not None:
+        oauth = emulator.oauth
+        for url_token in emulator.oauth_endpoints:
+            client = f"client {oauth.client_id} secret {oauth.client_secret} scope {oauth.default_scope}"
+            print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   "
+                  f"oauth2: token URL {oauth.token_url} {client}")  # fmt: skip
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
     try:
         threading.Event().wait()

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class RunningEmulator:
     moto_url: str
     tokens: dict[str, str]
     inject_keys: dict[str, str]
+    oauth_clients: dict[str, dict[str, str]] = field(default_factory=dict)
+    """``auth: oauth2`` endpoints: ``token_url``, ``client_id``, ``client_secret``, ``scope`` of the local issuer."""
 
     def client(self, url_token: str, token: str | None = "") -> VaicClient:
         """A VAIC client for an endpoint, with its token unless another (or None) is given."""
@@ -63,6 +65,7 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "PORT": str(port),
         "MOTO_PORT": str(free_port()),
+        "OAUTH_PORT": str(free_port()),
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools")),
         "EMULATOR_QUIET": "1",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -80,7 +83,11 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
             raise RuntimeError(f"unexpected emulator banner:\n{banner}")
         tokens = dict(re.findall(r"endpoint '([^']+)': bot URL \S+\s+token (\S+)", banner))
         inject_keys = dict(re.findall(r"endpoint '([^']+)'[^\n]*\n\s+inject & notify: \S+\s+X-API-Key (\S+)", banner))
-        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys)
+        oauth = re.findall(
+            r"endpoint '([^']+)': bot URL \S+\s+oauth2: token URL (\S+) client (\S+) secret (\S+) scope (\S+)", banner
+        )
+        clients = {e: {"token_url": u, "client_id": c, "client_secret": s, "scope": sc} for e, u, c, s, sc in oauth}
+        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys, clients)
     finally:
         process.terminate()
         process.wait(timeout=10)

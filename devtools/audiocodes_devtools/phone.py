@@ -424,6 +424,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=os.environ.get("BOT_TOKEN", DEFAULT_TOKEN),
         help="bearer token; an empty string sends no Authorization header",
     )
+    # OAuth 2.0 bot authentication: get the bearer token as VAIC does (client-credentials grant).
+    parser.add_argument("--oauth-token-url", default=os.environ.get("OAUTH_TOKEN_URL"))
+    parser.add_argument("--oauth-client-id", default=os.environ.get("OAUTH_CLIENT_ID", "local-vaic"))
+    parser.add_argument("--oauth-client-secret", default=os.environ.get("OAUTH_CLIENT_SECRET", "local-vaic-secret"))
+    parser.add_argument("--oauth-scope", default=os.environ.get("OAUTH_SCOPE"))
     parser.add_argument("--caller", default=os.environ.get("CALLER", DEFAULT_CALLER))
     parser.add_argument("--callee", default=DEFAULT_CALLEE)
     parser.add_argument("--conversation", default=None, help="conversation id (default: a new uuid4)")
@@ -431,6 +436,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def call_bot(args: argparse.Namespace, stdin: TextIO, console: Console) -> Ending:
+    if args.oauth_token_url:
+        from .oauth_issuer import fetch_token
+
+        args.token = fetch_token(args.oauth_token_url, args.oauth_client_id, args.oauth_client_secret, args.oauth_scope)
+        console.info(f"OAuth 2.0 access token from {args.oauth_token_url}")
     with VaicClient(args.bot_url, args.token or None) as client:
         console.info(f"bot {args.bot_url}: {_compact(client.validate())}")
         call = client.create(args.conversation)

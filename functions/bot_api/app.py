@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint import http_api, protocol
+from audiocodes_endpoint import bot_auth, http_api, protocol
 from audiocodes_endpoint.conversation import (
     RETRY_AFTER_SECONDS,
     ConversationBusy,
@@ -156,13 +156,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return http_api.error(404, "unknown_endpoint", "no endpoint with this URL token")
     mask_logs(endpoint.data_protection.mask_logging)
     try:
-        expected = runtime().bot_token(endpoint)
+        allowed = bot_auth.authenticate(endpoint, event.get("headers"))
     except SecretUnavailable as problem:
         return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
-    if not http_api.token_matches(http_api.presented_token(event.get("headers")), expected):
-        return http_api.error(
-            401, "unauthorized", "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
+    if not allowed:
+        return bot_auth.unauthorized(endpoint)
     event, trailing_slash = http_api.without_trailing_slash(event)
     event, refused = http_api.decoded_event(app, event)
     if refused is not None:

@@ -1,4 +1,5 @@
-"""Inject & Notify: Cognigy's REST API (``/v2.0/endpoint/inject|notify``) and raw webhook variants.
+"""Inject & Notify: Cognigy's REST API (``/v2.0/endpoint/inject|notify``, and ``/new/v2.0/...`` where
+Cognigy's own client ``@cognigy/rest-api-client`` posts) and raw webhook variants.
 
 The API key (``X-API-Key`` header or ``api_key`` query parameter) is checked before the body is
 parsed. Accepted work goes onto the call's FIFO group, so it is ordered with the caller's turns.
@@ -33,11 +34,13 @@ http_api.install_error_handlers(app)
 
 
 @app.post("/v2.0/endpoint/inject", status_code=202)
+@app.post("/new/v2.0/endpoint/inject", status_code=202)
 def inject(request: Annotated[InjectionRequest, Body()]) -> dict[str, Any]:
     return _accept("inject", _authorised(request.URLToken), request)
 
 
 @app.post("/v2.0/endpoint/notify", status_code=202)
+@app.post("/new/v2.0/endpoint/notify", status_code=202)
 def notify(request: Annotated[InjectionRequest, Body()]) -> dict[str, Any]:
     return _accept("notify", _authorised(request.URLToken), request)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint import http_api, protocol
+from audiocodes_endpoint import bot_auth, http_api, protocol
 from audiocodes_endpoint.conversation import ConversationNotFound
 from audiocodes_endpoint.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
@@ -32,11 +32,11 @@ def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
         return http_api.error(404, "unknown_endpoint", "no async endpoint with this URL token")
     mask_logs(endpoint.data_protection.mask_logging)
     try:
-        expected = runtime().bot_token(endpoint)
+        allowed = bot_auth.authenticate(endpoint, event.get("headers"))
     except SecretUnavailable as problem:
         return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
-    if not http_api.token_matches(http_api.presented_token(event.get("headers")), expected):
-        return http_api.error(401, "unauthorized", "missing or wrong bearer token")
+    if not allowed:
+        return bot_auth.unauthorized(endpoint)
     if not protocol.is_conversation_id(conversation):
         return http_api.error(400, "bad_request", "conversation: not a conversation id this endpoint created")
     conversations = runtime().conversations

@@ -84,6 +84,21 @@ def test_http_api_routes_every_vaic_url_to_the_bot_api(template: Template) -> No
     assert HttpRoute("ANY", "/", "BotApiFunction", "HttpApi") in routes  # the bare API URL, too
 
 
+def test_inject_and_notify_routes_include_the_paths_cognigys_client_uses(template: Template) -> None:
+    # Given the HTTP API routes and their throttling
+    routes = template.http_routes()
+    settings = template.resources("AWS::Serverless::HttpApi")["HttpApi"]["Properties"]["RouteSettings"]
+
+    # When Cognigy's documented paths and those of its REST client (@cognigy/rest-api-client) are posted
+    for path in ("/v2.0/endpoint/inject", "/v2.0/endpoint/notify", "/new/v2.0/endpoint/inject",
+                 "/new/v2.0/endpoint/notify"):  # fmt: skip
+        literal = [route for route in routes if route.path == path and route_matches(route, "POST", path)]
+        # Then a literal route (API Gateway prefers it to the Bot API's greedy one) reaches Inject & Notify,
+        # under the tighter limit
+        assert [route.function_logical_id for route in literal] == ["InjectNotifyFunction"], path
+        assert settings[f"POST {path}"] == {"ThrottlingBurstLimit": 20, "ThrottlingRateLimit": 10}
+
+
 def test_http_api_is_throttled_on_the_default_stage(template: Template) -> None:
     # Given the HTTP API
     api = template.resources("AWS::Serverless::HttpApi")["HttpApi"]["Properties"]

@@ -240,3 +240,98 @@ def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, mon
     monkeypatch.setitem(rt.services._built, "demo", replace(rt.services(demo), transformers=hooks))
     answer = begin(call)
     assert answer and "config" not in answer and "playUrl" not in answer
+
+
+def _stub_translate(rt):
+    from audiocodes_endpoint.translation import AmazonTranslate
+
+    client = boto3.client("translate", region_name="eu-central-1")
+    rt.services(rt.endpoints["demo-translated"]).translator.provider = AmazonTranslate(client=client)
+    return client
+
+
+def _expect_round_trip(stub, heard, source, language, understood, answers):
+    """The caller's words into English (from ``source``: a code or ``auto``), then each answer back."""
+    stub.add_response(
+        "translate_text",
+        {"TranslatedText": understood, "SourceLanguageCode": language, "TargetLanguageCode": "en"},
+        {"Text": heard, "SourceLanguageCode": source, "TargetLanguageCode": "en"},
+    )
+    for translated in answers:
+        stub.add_response(
+            "translate_text",
+            {"TranslatedText": translated, "SourceLanguageCode": "en", "TargetLanguageCode": language},
+            {"Text": ANY, "SourceLanguageCode": "en", "TargetLanguageCode": language},
+        )
+
+
+def _answer(call, *activities):
+    status, body = call("POST", f"/demo-translated/conversation/{CONVERSATION}/activities",
+                        {"activities": list(activities)})  # fmt: skip
+    assert status == 200, body
+    return body["activities"]
+
+
+DETECTION = ("languageDetectionActivate", "languageDetectionAutoSwitch", "alternativeLanguages", "notifyParamChange")
+
+
+def test_the_first_answer_turns_on_vaics_language_detection(rt, call):
+    # Given the translated demo endpoint with voices for de, fr and es and detection on
+    assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
+    # When the call starts
+    first = _answer(call, start_event(CALLER))[0]
+    # Then the first activity (with the events the flow needs) asks VAIC to detect those languages and
+    # to report the one it hears
+    assert first["type"] == "event" and first["name"] == "config"
+    assert "noUserInput" in first["sessionParams"]["sendEventsToBot"]
+    assert {name: first["sessionParams"][name] for name in DETECTION} == {
+        "languageDetectionActivate": True,
+        "languageDetectionAutoSwitch": True,
+        "alternativeLanguages": [
+            {"language": "de-DE", "voiceName": "de-DE-KatjaNeural"},
+            {"language": "fr-FR", "voiceName": "fr-FR-DeniseNeural"},
+            {"language": "es-ES", "voiceName": "es-ES-ElviraNeural"},
+        ],
+        "notifyParamChange": ["language"],
+    }
+
+
+def test_vaics_detected_language_drives_translation_and_the_voice(rt, call, sessions_table):
+    client = _stub_translate(rt)
+    with Stubber(client) as stub:
+        # The caller's words are translated from the language VAIC reported (no auto-detection), and back
+        french = ("Pas de problème, cet appel ne sera pas enregistré.", "Pour votre solde, appuyez sur 1.")
+        _expect_round_trip(stub, "Non, merci", "fr", "fr", "No, thanks", french)
+        assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
+        _answer(call, start_event(CALLER))
+        # When VAIC's detection reports French (notifyParamChange -> paramChanged)
+        changed = activity("event", name="paramChanged", value={"language": "fr-FR"})
+        assert _answer(call, changed) == []  # the flow, waiting for an answer, is not disturbed
+        answer = _answer(call, activity(text="Non, merci"))
+        stub.assert_no_pending_responses()
+    # Then every translated message is spoken in French with the French voice
+    messages = [a for a in answer if a["type"] == "message"]
+    assert [m["text"] for m in messages] == [
+        "Pas de problème, cet appel ne sera pas enregistré.", "Pour votre solde, appuyez sur 1.",
+    ]  # fmt: skip
+    assert all(m["activityParams"]["language"] == "fr-FR" for m in messages)
+    assert all(m["activityParams"]["voiceName"] == "fr-FR-DeniseNeural" for m in messages)
+    # And the call's language is kept in the session
+    key = {"id": {"S": f"demo-translated/{CONVERSATION}"}}
+    item = boto3.client("dynamodb").get_item(TableName=sessions_table, Key=key)
+    assert json.loads(item["Item"]["state"]["S"])["translation"]["language"] == "fr"
+
+
+def test_a_detected_language_without_a_voice_is_translated_but_keeps_vaics_voice(rt, call):
+    client = _stub_translate(rt)
+    with Stubber(client) as stub:
+        # Italian, detected by Translate: no entry in voices
+        _expect_round_trip(
+            stub, "No, grazie", "auto", "it", "No, thanks", ("Nessun problema.", "Per il saldo premere 1.")
+        )
+        assert call("POST", "/demo-translated", {"conversation": CONVERSATION})[0] == 200
+        _answer(call, start_event(CALLER))
+        answer = _answer(call, activity(text="No, grazie"))
+    messages = [a for a in answer if a["type"] == "message"]
+    assert [m["text"] for m in messages] == ["Nessun problema.", "Per il saldo premere 1."]
+    assert all("language" not in (m.get("activityParams") or {}) for m in messages)

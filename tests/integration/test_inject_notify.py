@@ -71,8 +71,15 @@ def texts(connection="conn-1"):
 # --- accepted ---------------------------------------------------------------------------------------
 
 
-def test_inject_is_accepted_queued_on_the_call_and_run_through_the_flow(live_call, inject_app, handlers, turn_queue):
-    status, answer = send(inject_app, "/v2.0/endpoint/inject", body(text="12345"))
+# Cognigy's docs name /v2.0/...; its own REST client (@cognigy/rest-api-client) posts to /new/v2.0/...
+COGNIGY_PREFIXES = ["", "/new"]
+
+
+@pytest.mark.parametrize("prefix", COGNIGY_PREFIXES)
+def test_inject_is_accepted_queued_on_the_call_and_run_through_the_flow(
+    live_call, inject_app, handlers, turn_queue, prefix
+):
+    status, answer = send(inject_app, f"{prefix}/v2.0/endpoint/inject", body(text="12345"))
     assert status == 202 and answer["status"] == "accepted" and answer["kind"] == "inject" and answer["id"]
     before = len(pushed("conn-1"))
     drain(handlers, turn_queue)
@@ -80,9 +87,12 @@ def test_inject_is_accepted_queued_on_the_call_and_run_through_the_flow(live_cal
     assert "Let me check that for you." in texts()[before:]
 
 
-def test_notify_speaks_to_the_caller_without_the_flow(live_call, inject_app, handlers, turn_queue, sessions_table):
+@pytest.mark.parametrize("prefix", COGNIGY_PREFIXES)
+def test_notify_speaks_to_the_caller_without_the_flow(
+    live_call, inject_app, handlers, turn_queue, sessions_table, prefix
+):
     hangup = {"type": "event", "name": "hangup", "activityParams": {"hangupReason": "back office"}}
-    status, _ = send(inject_app, "/v2.0/endpoint/notify", body(text="Your parcel is on its way.",
+    status, _ = send(inject_app, f"{prefix}/v2.0/endpoint/notify", body(text="Your parcel is on its way.",
                                                                data={"activities": [hangup]}))  # fmt: skip
     assert status == 202
     execution_before = _item(sessions_table)["execution"]["N"]

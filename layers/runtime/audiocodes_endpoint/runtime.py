@@ -39,10 +39,6 @@ class Runtime:
         endpoint = self.endpoints.get(url_token)
         return endpoint if endpoint is not None and endpoint.enabled else None
 
-    @staticmethod
-    def bot_token(endpoint: EndpointSettings) -> str | None:
-        return resolve_secret(endpoint.bot_token)
-
     # --- async mode ----------------------------------------------------------------------------
 
     def websocket_url(self, endpoint: EndpointSettings, conversation: str) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -81,11 +81,52 @@ class FlowLimits(_Strict):
         return _expand(value) if isinstance(value, str) else value
 
 
+AsymmetricAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+
+class OAuth2Settings(_Strict):
+    """``oauth2:`` with ``auth: oauth2``: VAIC's OAuth 2.0 bot authentication (client-credentials flow).
+
+    VAIC gets an access token from the customer's authorization server (its ``oauthTokenUrl``,
+    ``oauthScope``, ``credentials.oauthClientId/Secret``) and sends it as ``Authorization: Bearer``
+    on every request; here that token must be a JWT signed by one of the issuer's keys (JWKS).
+    ``${VAR:-default}`` in the URLs is expanded at load, as in ``variables``.
+    """
+
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    """The token's ``iss``, exactly."""
+    audience: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+    """Must be in the token's ``aud``."""
+    jwks_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=1024)] | None = None
+    """The issuer's JSON Web Key Set; unset: ``jwks_uri`` from ``<issuer>/.well-known/openid-configuration``."""
+    scopes: list[Annotated[str, StringConstraints(pattern=r"^\S{1,256}$")]] = Field(default_factory=list)
+    """Every one must be granted (``scope``, space-separated, or ``scp``)."""
+    algorithms: list[AsymmetricAlgorithm] = Field(default=["RS256"], min_length=1)
+    """Accepted signature algorithms: asymmetric only, so a public key can never act as an HMAC secret."""
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    """Clock skew allowed on ``exp`` and ``nbf``."""
+    jwks_max_age_seconds: int = Field(default=300, ge=10, le=86_400)
+    """Keys are fetched again after this long."""
+    jwks_refetch_cooldown_seconds: int = Field(default=30, ge=1, le=3600)
+    """A token naming an unknown key id fetches the set again at most this often (key rotation
+    without letting forged key ids hammer the issuer)."""
+
+    @field_validator("issuer", "audience", "jwks_url", mode="before")
+    @classmethod
+    def _expand_environment(cls, value: Any) -> Any:
+        return _expand(value) if isinstance(value, str) else value
+
+
 class EndpointSettings(_Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     url_token: UrlToken
     flow: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    bot_token: SecretRef
+    auth: Literal["token", "oauth2"] = "token"
+    """How VAIC authenticates: its permanent bearer token (``bot_token``), or OAuth 2.0 (``oauth2``)."""
+    bot_token: SecretRef | None = None
+    """Required with ``auth: token``."""
+    oauth2: OAuth2Settings | None = None
+    """Required with ``auth: oauth2``."""
     inject_api_key: SecretRef | None = None
     """Key for Inject & Notify on this endpoint (``X-API-Key`` / ``api_key``); unset: inject is off."""
     enabled: bool = True
@@ -111,6 +152,14 @@ class EndpointSettings(_Strict):
     data_protection: DataProtectionSettings = DataProtectionSettings()
     nlu: NluSettings = NluSettings()
     translation: TranslationSettings = TranslationSettings()
+
+    @model_validator(mode="after")
+    def _credentials_for_auth(self) -> EndpointSettings:
+        if self.auth == "token" and self.bot_token is None:
+            raise ValueError("bot_token is required with auth: token")
+        if self.auth == "oauth2" and self.oauth2 is None:
+            raise ValueError("oauth2 (issuer, audience, scopes) is required with auth: oauth2")
+        return self
 
     @field_validator("url_token", mode="after")
     @classmethod

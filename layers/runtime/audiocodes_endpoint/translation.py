@@ -13,6 +13,15 @@ The detection lives in a small JSON dict (``state``) the conversation keeps in t
 
 An unavailable provider is logged and the text passes untranslated (markers removed): a call goes on
 in the flow's language rather than failing.
+
+Speech follows the words: a translated message carries ``activityParams.language`` and
+``voiceName`` from ``voices`` (per caller language), so VAIC speaks it in the caller's language
+(AudioCodes "Changing call settings": activity parameters apply to that activity only; "Speech
+customization": ``language``, ``voiceName``). With ``detection.enabled`` the first answer of a call
+turns on VAIC's language detection (``languageDetectionActivate``, ``languageDetectionAutoSwitch``,
+``alternativeLanguages`` from ``voices``) and asks to hear about it (``notifyParamChange:
+["language"]``, AudioCodes "Notifying the bot of parameter changes"); the ``paramChanged`` event then
+sets the call's language, so recognition, translation and voice all follow the caller.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .observability import count, logger
 from .privacy import error_name
@@ -50,6 +59,34 @@ def translate_code(language: str) -> str:
     return normalized.split("-")[0]
 
 
+VaicLanguage = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}$")]
+"""A language as VAIC's speech services name it (BCP-47: ``de-DE``, ``fr-CA``)."""
+
+
+class CallerVoice(BaseModel):
+    """How VAIC speaks (and, with detection, listens to) one caller language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    language: VaicLanguage
+    """``language`` for VAIC's text-to-speech and speech-to-text, e.g. ``de-DE``."""
+    voice: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    """``voiceName``, e.g. ``de-DE-KatjaNeural`` (the TTS vendor's name)."""
+
+    def as_vaic(self) -> dict[str, str]:
+        return {"language": self.language, **({"voiceName": self.voice} if self.voice else {})}
+
+
+class LanguageDetectionSettings(BaseModel):
+    """``translation.detection``: VAIC recognises which of ``voices`` the caller speaks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    auto_switch: bool = True
+    """``languageDetectionAutoSwitch``: VAIC switches its recognition to the detected language itself."""
+
+
 class TranslationSettings(BaseModel):
     """``translation:`` in an endpoint file. Off by default."""
 
@@ -69,11 +106,28 @@ class TranslationSettings(BaseModel):
     region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
     timeout_seconds: float = Field(default=2.0, gt=0, le=10)
     cache_size: int = Field(default=1000, ge=0, le=100_000)
+    voices: dict[LanguageCode, CallerVoice] = Field(default_factory=dict)
+    """Per caller language (``de``, ``fr-CA``): VAIC's language and voice for messages in it."""
+    detection: LanguageDetectionSettings = LanguageDetectionSettings()
 
     @field_validator("user_language", "flow_language")
     @classmethod
     def _provider_code(cls, value: str) -> str:
         return value if value == AUTO else translate_code(value)
+
+    @field_validator("voices", mode="after")
+    @classmethod
+    def _voices_by_provider_code(cls, value: dict[str, CallerVoice]) -> dict[str, CallerVoice]:
+        keyed = {translate_code(language): voice for language, voice in value.items()}
+        if len(keyed) != len(value):
+            raise ValueError("two entries name the same language")
+        return keyed
+
+    @model_validator(mode="after")
+    def _detection_needs_languages(self) -> TranslationSettings:
+        if self.detection.enabled and not (self.enabled and self.voices):
+            raise ValueError("detection needs translation enabled and at least one entry in voices")
+        return self
 
 
 @dataclass(frozen=True)
@@ -205,8 +259,31 @@ class Translator:
             )
         except Exception as error:  # the caller hears the flow's language rather than nothing
             _log_failure("to_caller", error)
-            translated = self._without_markers(text)
-        return {**activity, "text": translated}
+            return {**activity, "text": self._without_markers(text)}  # in the flow's language: its voice
+        return {**activity, "text": translated, **self._speech_params(activity, target)}
+
+    def _speech_params(self, activity: Mapping[str, Any], target: str) -> dict[str, Any]:
+        """``activityParams`` with the caller language's ``language`` and ``voiceName`` (the flow's own win)."""
+        voice = self.settings.voices.get(target)
+        if voice is None:
+            return {}
+        params = dict(activity.get("activityParams") or {})
+        for name, value in voice.as_vaic().items():
+            params.setdefault(name, value)
+        return {"activityParams": params}
+
+    # --- VAIC's language detection -------------------------------------------------------------
+
+    def detection_params(self) -> dict[str, Any]:
+        return detection_session_params(self.settings)
+
+    def follow_vaic(self, value: Any, parameters: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
+        """The detection ``state`` after VAIC's ``paramChanged`` event, which settles the caller's language."""
+        language = _changed_language(value) or _changed_language(parameters)
+        if not language or not self.settings.enabled:
+            return dict(state)
+        return {**{k: v for k, v in state.items() if k != "votes"}, "language": translate_code(language),
+                "last": translate_code(language), "source": "vaic"}  # fmt: skip
 
     def _segments(self, text: str) -> list[tuple[str, bool]]:
         """(part, verbatim) pieces of ``text``; verbatim parts are sent as they are, markers removed."""
@@ -256,6 +333,43 @@ def _ssml_pieces(text: str, ssml: bool) -> list[tuple[str, bool]]:
     if position < len(text):
         pieces.append((text[position:], False))
     return pieces
+
+
+def detection_session_params(settings: TranslationSettings) -> dict[str, Any]:
+    """``sessionParams`` that turn on VAIC's language detection for the call (empty: off)."""
+    detection = settings.detection
+    if not (settings.enabled and detection.enabled):
+        return {}
+    return {
+        "languageDetectionActivate": True,
+        "languageDetectionAutoSwitch": detection.auto_switch,
+        "alternativeLanguages": [voice.as_vaic() for voice in settings.voices.values()],
+        "notifyParamChange": ["language"],
+    }
+
+
+def _changed_language(payload: Any) -> str | None:
+    """The new ``language`` in a ``paramChanged`` payload.
+
+    AudioCodes names the parameter but the readable excerpts of its page do not show the payload's
+    exact layout, so both plausible layouts are read: ``{"language": "de-DE"}`` and a
+    ``{"name"|"paramName": "language", "value"|"paramValue": "de-DE"}`` entry (alone or in a list).
+    """
+    entries = payload if isinstance(payload, list) else [payload]
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            continue
+        direct = entry.get("language")
+        if isinstance(direct, str) and _LANGUAGE.fullmatch(direct):
+            return direct
+        name = entry.get("name", entry.get("paramName"))
+        value = entry.get("value", entry.get("paramValue"))
+        if name == "language" and isinstance(value, str) and _LANGUAGE.fullmatch(value):
+            return value
+    return None
+
+
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}")
 
 
 def _log_failure(direction: str, error: Exception) -> None:

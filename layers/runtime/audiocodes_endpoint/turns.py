@@ -25,6 +25,7 @@ from .session_policy import check_call_limit
 from .sessions import Session
 from .settings import EndpointSettings
 from .transformers import TransformerInput
+from .translation import detection_session_params
 
 if TYPE_CHECKING:
     from .analytics import TurnRecord
@@ -197,6 +198,8 @@ class TurnRunner:
             return None
         inp.userId, inp.sessionId = changed.userId or inp.userId, changed.sessionId
         inp.text, inp.data = changed.text, changed.data
+        if inp.event == "paramChanged" and services.translator.settings.enabled:  # VAIC detected the language
+            session.translation = services.translator.follow_vaic(inp.value, inp.data, session.translation)
         if inp.event is None and inp.text:  # what the caller said (or an inject said for them)
             if services.translator.settings.enabled:
                 inp.text, session.translation = services.translator.to_flow(inp.text, session.translation)
@@ -347,6 +350,10 @@ def turn_options(endpoint: EndpointSettings) -> TurnOptions:
         allow_private_network=limits.allow_private_network,
         variables=endpoint.variables,
         call_events=event_actions(endpoint.default_region, endpoint.call_events),
-        call_setup=endpoint.bot_delay.session_params() if endpoint.bot_delay else {},
+        # The call's first answer: the bot-delay filler and VAIC's language detection, in one config.
+        call_setup={
+            **(endpoint.bot_delay.session_params() if endpoint.bot_delay else {}),
+            **detection_session_params(endpoint.translation),
+        },
         default_region=endpoint.default_region,
     )

@@ -59,6 +59,8 @@ def test_defaults_translate_nothing_and_detect_on_the_first_input():
         "region": None,
         "timeout_seconds": 2.0,
         "cache_size": 1000,
+        "voices": {},
+        "detection": {"enabled": False, "auto_switch": True},
     }
 
 
@@ -273,3 +275,78 @@ def test_cutting_a_message_into_runs_loses_nothing_but_the_markers(words, ssml):
     result = Translator(TranslationSettings(enabled=True), Identity()).to_caller(say(text), GERMAN)
     # Then only the markers are gone
     assert result["text"] == re.sub(r"\*\*(.*?)\*\*", r"\1", text, flags=re.DOTALL)
+
+
+# --- speech in the caller's language, VAIC's language detection ----------------------------------------
+
+VOICES = {"de-DE": {"language": "de-DE", "voice": "de-DE-KatjaNeural"}, "fr": {"language": "fr-CA"}}
+
+
+def test_a_translated_message_carries_the_callers_language_and_voice(client, stub):
+    expect(stub, "Hello", "en", "de", "Hallo")
+    expect(stub, "Bye", "en", "fr", "Salut")
+    speaker = translator(client, user_language="auto", voices=VOICES)
+    # the flow's own activity parameters stay; the flow's own language choice would win
+    german = speaker.to_caller(say("Hello", activityParams={"bargeIn": False}), {"language": "de"})
+    assert german["text"] == "Hallo"
+    assert german["activityParams"] == {"bargeIn": False, "language": "de-DE", "voiceName": "de-DE-KatjaNeural"}
+    french = speaker.to_caller(say("Bye", activityParams={"language": "fr-FR"}), {"language": "fr"})
+    assert french["activityParams"] == {"language": "fr-FR"}  # no voice configured for fr, flow's language kept
+
+
+def test_untranslated_messages_keep_the_flows_voice(client, stub):
+    stub.add_client_error("translate_text", "ServiceUnavailableException")
+    speaker = translator(client, voices=VOICES)
+    failed = speaker.to_caller(say("Hello"), {"language": "de"})
+    assert failed == say("Hello")  # still English: no German voice for English words
+    assert speaker.to_caller(say("Hello"), {"language": "en"}) == say("Hello")  # the flow's language
+    assert speaker.to_caller({"type": "event", "name": "hangup"}, {"language": "de"}) == {
+        "type": "event",
+        "name": "hangup",
+    }
+
+
+def test_detection_asks_vaic_to_detect_the_voices_languages_and_report_the_change(client):
+    speaker = translator(client, voices=VOICES, detection={"enabled": True, "auto_switch": False})
+    assert speaker.detection_params() == {
+        "languageDetectionActivate": True,
+        "languageDetectionAutoSwitch": False,
+        "alternativeLanguages": [{"language": "de-DE", "voiceName": "de-DE-KatjaNeural"}, {"language": "fr-CA"}],
+        "notifyParamChange": ["language"],
+    }
+    assert translator(client, voices=VOICES).detection_params() == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "parameters"),
+    [
+        ({"language": "fr-FR"}, {}),
+        ({"name": "language", "value": "fr-FR"}, {}),
+        ([{"paramName": "language", "paramValue": "fr_FR"}], {}),
+        (None, {"language": "fr-FR"}),
+    ],
+)
+def test_vaics_param_changed_event_settles_the_callers_language(client, value, parameters):
+    speaker = translator(client, voices=VOICES)
+    state = speaker.follow_vaic(value, parameters, {"votes": {"de": 1}, "last": "de"})
+    assert state == {"language": "fr", "last": "fr", "source": "vaic"}
+
+
+@pytest.mark.parametrize("value", [None, "fr-FR", {"voiceName": "x"}, {"language": "<speak>"}, {"name": "bargeIn"}])
+def test_other_param_changes_leave_the_language_alone(client, value):
+    assert translator(client).follow_vaic(value, {}, {"language": "de"}) == {"language": "de"}
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"detection": {"enabled": True}}, "detection needs"),
+        ({"enabled": True, "detection": {"enabled": True}}, "detection needs"),
+        ({"voices": {"de": {"language": "de-DE"}, "de-AT": {"language": "de-AT"}}}, "same language"),
+        ({"voices": {"de": {"language": "German"}}}, "language"),
+        ({"voices": {"de": {"language": "de-DE", "voiceName": "x"}}}, "voiceName"),
+    ],
+)
+def test_voice_and_detection_settings_are_checked(document, problem):
+    with pytest.raises(ValidationError, match=problem):
+        TranslationSettings.model_validate(document)

@@ -350,7 +350,20 @@ class Template:
                     method = "ANY" if operation == "x-amazon-apigateway-any-method" else operation.upper()
                     function_id = self._function_behind(integration.get("uri"), f"{api_id} {method} {path}")
                     routes.append(HttpRoute(method, path, function_id, api_id))
-        return routes
+        # In the order the template's events are written (OpenAPI's order is the translator's own).
+        written = [
+            (function_id, str((event.get("Properties") or {}).get("Method", "ANY")).upper(),
+             str((event.get("Properties") or {}).get("Path", "$default")))
+            for function_id, resource in self.resources("AWS::Serverless::Function").items()
+            for event in (_properties(resource).get("Events") or {}).values()
+            if isinstance(event, dict) and event.get("Type") == "HttpApi"
+        ]  # fmt: skip
+
+        def position(route: HttpRoute) -> int:
+            key = (route.function_logical_id, route.method, route.path)
+            return written.index(key) if key in written else len(written)
+
+        return sorted(routes, key=position)
 
     def websocket_routes(self) -> list[WebSocketRoute]:
         """Routes of ``AWS::ApiGatewayV2`` WebSocket APIs (SAM has no WebSocket event type).

@@ -10,31 +10,35 @@ export POWERTOOLS_TRACE_DISABLED ?= true
 
 .PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph clean
 
+# Installing talks to stderr only, so `make graph > x.mmd` stays valid Mermaid on a first run too.
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
-	touch $@
+	@echo "Setting up $(VENV) (first run only, 1-2 min)..." >&2
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+	@$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt >&2
+	@touch $@
 
+# Local ports and URLs (README, "Local ports and URLs"): `make run` listens on PORT (3000), its moto on
+# MOTO_PORT (5055), and writes both to .emulator.json, where call/inject/notify/transcript/summary find them.
 run: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.emulator
+	@$(PY) -m audiocodes_devtools.emulator
 
+# ENDPOINT=demo-async for async mode; after a transfer, type `answered` or `failed busy`.
 call: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.phone
+	@$(PY) -m audiocodes_devtools.phone
 
 # From a second terminal, into the call `make call` shows: make inject SESSION=<id> TEXT="payment received"
 inject notify: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
+	@$(PY) -m audiocodes_devtools.inject $@ --session "$(SESSION)" $(if $(TEXT),--text "$(TEXT)") $(if $(DATA),--data '$(DATA)')
 
-# Analytics of the calls made against `make run` (its moto listens on MOTO_PORT, default 5055).
-transcript summary: export AWS_ENDPOINT_URL = http://127.0.0.1:$(or $(MOTO_PORT),5055)
-transcript summary: export AWS_ACCESS_KEY_ID = local
-transcript summary: export AWS_SECRET_ACCESS_KEY = local
+# Analytics of the calls made against `make run` (read from its moto), or with TABLE=<AnalyticsTableName
+# output of the stack> from AWS (your credentials and AWS_DEFAULT_REGION).
+ANALYTICS = $(PY) -m audiocodes_devtools.analytics_cli $(if $(TABLE),--table $(TABLE),--local --table audiocodes-endpoint-local-AnalyticsTable)
 transcript: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.analytics_cli --table audiocodes-endpoint-local-AnalyticsTable transcript $(or $(ENDPOINT),demo) "$(CONVERSATION)"
+	@$(ANALYTICS) transcript $(or $(ENDPOINT),demo) "$(CONVERSATION)"
 summary: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.analytics_cli --table audiocodes-endpoint-local-AnalyticsTable summary $(or $(ENDPOINT),demo)
+	@$(ANALYTICS) summary $(or $(ENDPOINT),demo)
 
 test: lint typecheck pytest sam-validate fidelity
 
@@ -72,7 +76,7 @@ validate: $(VENV)/.installed
 	$(PY) -m audiocodes_devtools.agent_check agent
 
 graph: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.flows_cli graph $(or $(FLOW),main)
+	@$(PY) -m audiocodes_devtools.flows_cli graph $(or $(FLOW),main)
 
 clean:
 	rm -rf $(VENV) .venv-sam .venv-lock .venv-fidelity .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -55,7 +55,7 @@ def render(result: dict[str, Any]) -> str:
     return f"""## Async mode through the local emulator
 
 {result["turns"]} turns of the echo flow on an async endpoint, driven by the VAIC client over real
-HTTP and a real WebSocket (emulator: moto server, SQS poller standing in for the event source).
+HTTP and a real WebSocket (emulator: moto server, SQS long-poller standing in for the event source).
 
 | measure | median (ms) | p99 (ms) |
 |---|---|---|
@@ -63,6 +63,6 @@ HTTP and a real WebSocket (emulator: moto server, SQS poller standing in for the
 | POST sent -> first frame at the caller's side | {first["median"]:.1f} | {first["p99"]:.1f} |
 
 The POST checks the session (1 read) and queues the activity; the first frame's time includes the
-emulator's SQS poller (short polls, 10-100 ms apart when idle), the dispatcher's turn and the push
+emulator's SQS poller (a long poll that moto wakes when the message arrives), the dispatcher's turn and the push
 through the local `@connections` API. The frame often arrives before the POST's own answer.
 """

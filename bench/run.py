@@ -365,16 +365,24 @@ def replace_section(report: Path, section: str) -> None:
 
 
 def extra_sections(async_turns: int) -> list[str]:
-    """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, and the
-    cost of decoding bodies at the edge, and the cost of OAuth 2.0 bot authentication."""
-    from bench import async_latency, bot_auth, cold_start, decoding, nlu_accuracy
+    """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, the cost
+    of decoding bodies at the edge, the cost of OAuth 2.0 bot authentication, and the emulator under load
+    (in a fresh process: it loads the handler against the emulator's moto, which must not meet this
+    process's mock_aws)."""
+    from bench import async_latency, bot_auth, cold_start, decoding, emulator_load, nlu_accuracy
 
+    load = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "emulator_load.py"), "--json"],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools", "."))},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
     return [
         nlu_accuracy.render(nlu_accuracy.measure()),
         async_latency.render(async_latency.measure(async_turns)),
         cold_start.render(cold_start.available() or cold_start.measure()),
         decoding.render(decoding.measure()),
         bot_auth.render(bot_auth.measure()),
+        emulator_load.render(json.loads(load.stdout.strip().splitlines()[-1])),
     ]
 
 

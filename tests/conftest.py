@@ -28,6 +28,23 @@ for variable in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL") or v 
     del os.environ[variable]
 
 
+def _share_one_botocore_loader() -> None:
+    """Every botocore session gets the same loader, so service models are parsed once per test run.
+
+    moto's ``mock_aws`` resets boto3's default session for each test; each new session made a new
+    loader and parsed DynamoDB's, SQS's, ... JSON models again (most of the integration suite's time).
+    The loader caches only what ships with botocore: sharing it changes no test's behaviour.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    shared = botocore.loaders.create_loader()
+    botocore.session.create_loader = lambda search_path_string=None: shared  # type: ignore[assignment]
+
+
+_share_one_botocore_loader()
+
+
 @pytest.fixture
 def log_output(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """What the Powertools logger writes (formatted and masked as in Lambda), into a buffer."""

@@ -3,8 +3,8 @@
     python -m audiocodes_devtools.analytics_cli transcript <endpoint> <conversation> [--json]
     python -m audiocodes_devtools.analytics_cli summary <endpoint> [--days N] [--json]
 
-The table is ``--table`` or ``$ANALYTICS_TABLE``; boto3 finds AWS (or the local emulator's moto, via
-``AWS_ENDPOINT_URL``) the usual way.
+The table is ``--table`` or ``$ANALYTICS_TABLE``; boto3 finds AWS the usual way. ``--local`` reads the
+running ``make run``'s moto instead (found as every helper finds it: see ``local_urls``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, store: Ana
     table = args.table or os.environ.get("ANALYTICS_TABLE")
     if store is None and not table:
         parser.error("the analytics table: pass --table or set ANALYTICS_TABLE")
+    if args.local:
+        from . import local_urls
+
+        local_urls.use_local_moto()
+        if not local_urls.answers(local_urls.moto_url()):
+            print(local_urls.nothing_answers(local_urls.moto_url(), "MOTO_PORT= / MOTO_URL="), file=sys.stderr)
+            return 1
     reader: AnalyticsStore = store if store is not None else DynamoDBAnalyticsStore(str(table))
     if args.command == "transcript":
         records = reader.transcript(args.endpoint, args.conversation)
@@ -56,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m audiocodes_devtools.analytics_cli", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--table", help="analytics table name (default: $ANALYTICS_TABLE)")
+    parser.add_argument("--local", action="store_true", help="read the local emulator's moto (make run)")
     commands = parser.add_subparsers(dest="command", required=True)
     transcript = commands.add_parser("transcript", help="what was said in one call, turn by turn")
     transcript.add_argument("endpoint", help="the endpoint's URL token")
@@ -72,7 +80,7 @@ def format_transcript(records: Sequence[TurnRecord]) -> str:
     first = records[0]
     lines = [f"conversation {first.conversation} on endpoint {first.endpoint}, started {_when(first.started_at)}"]
     for record in records:
-        heard = f"caller: {record.caller_text}" if record.caller_text is not None else _what(record)
+        heard = _heard(record)
         lines.append(f"#{record.turn:<3} {_when(record.started_at)[11:]}  {heard}")
         if record.bot_text:
             lines.extend(f"      bot: {line}" for line in record.bot_text.splitlines())
@@ -101,6 +109,15 @@ def format_summary(summary: Summary, days: float) -> str:
         ("disconnect reasons", ", ".join(f"{name} {n}" for name, n in summary.disconnect_reasons) or "-"),
     ]
     return f"endpoint {summary.endpoint}\n" + "".join(f"  {name:<20}{value}\n" for name, value in rows)
+
+
+def _heard(record: TurnRecord) -> str:
+    """What the caller did: said something, keyed DTMF digits (the DTMF event carries them as text), or an event."""
+    if record.caller_text is None:
+        return _what(record)
+    if record.input_type == "event" and (record.event or "").upper() == "DTMF":
+        return f"caller DTMF: {record.caller_text}"
+    return f"caller: {record.caller_text}"
 
 
 def _what(record: TurnRecord) -> str:

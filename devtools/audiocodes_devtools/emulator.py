@@ -1,40 +1,41 @@
 """The local emulator behind ``make run``: the template's APIs on 127.0.0.1, AWS on moto, no Docker.
 
 It reads ``template.yaml`` (routes, function environment, tables, queues, event sources), starts
-moto's server, creates the resources, stores each endpoint's bot token where its settings say
-(SSM / Secrets Manager on moto), and serves:
+moto's server in its own process, creates the resources, stores each endpoint's bot token where its
+settings say (SSM / Secrets Manager on moto), and serves:
 
-- the HTTP API, by calling the same handler modules Lambda runs with API Gateway v2 events;
-- the WebSocket API (``$connect`` / ``$disconnect`` through the same handler module) and its
-  ``@connections`` management endpoint, which the dispatcher reaches through ``CONNECTIONS_URL``;
-- the SQS event source mappings, by polling moto and invoking the function with batches.
+- the HTTP API: API Gateway payload 2.0 events (:mod:`events`) to the function of the matched route;
+- the WebSocket API (``$connect`` / ``$disconnect`` / messages) and its ``@connections`` management
+  endpoint, which the dispatcher reaches through ``CONNECTIONS_URL``;
+- the SQS event source mappings, by long-polling moto and invoking the function with batches.
+
+Every event source invokes through the same per-function pools of execution environments
+(:mod:`lambda_host`): one invocation at a time per environment, the function's Timeout enforced.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
-import logging
 import os
 import re
-import socket
+import secrets
+import signal
+import subprocess
 import sys
 import threading
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
-from . import accounts_stub, oauth_issuer
+from . import accounts_stub, local_urls, oauth_issuer
 from .events import http_event
+from .http_front import Answer, HttpFront, PortTaken
+from .lambda_host import DEFAULT_CONCURRENCY, FunctionConfig, FunctionError, FunctionPool, FunctionTimeout, Log
+from .lambda_worker import CONNECTIONS_KEY_HEADER
 from .sqs_poller import SqsPoller
-from .template import FunctionSpec, Template, load_template
+from .template import FunctionSpec, Template, TemplateError, load_template
 from .websocket_gateway import WebSocketGateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,54 +43,34 @@ LOCAL_REGION = "eu-central-1"
 LOCAL_PREFIX = "audiocodes-endpoint-local-"
 AGENT_MOUNT = "/opt/agent"  # where Lambda sees the agent layer's agent/ folder (template.yaml: AGENT_DIR)
 CONNECTIONS_PATH = re.compile(r"^/@connections/(?P<id>[^/]+)$")
+JSON = ("Content-Type", "application/json")
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    """What handlers read from Lambda's context object."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    aws_request_id: str
-    started: float
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{LOCAL_REGION}:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.started + self.timeout_seconds - time.monotonic()) * 1000))
-
-
-@dataclass(frozen=True)
-class LocalFunction:
-    spec: FunctionSpec
-    handler: Handler
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        context = LambdaContext(
-            self.spec.logical_id, self.spec.memory_size, self.spec.timeout, str(uuid.uuid4()), time.monotonic()
-        )
-        return self.handler(event, context)
+# API Gateway's own answers (HTTP APIs): an integration that failed, timed out, or no route.
+FAILED: Answer = (500, [JSON], b'{"message":"Internal Server Error"}')
+TIMED_OUT: Answer = (503, [JSON], b'{"message":"Service Unavailable"}')
+NOT_FOUND: Answer = (404, [JSON], b'{"message":"Not Found"}')
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
+    path: str  # API Gateway syntax, "/{proxy+}" for $default
+    route_key: str  # "ANY /{proxy+}", "POST /v2.0/endpoint/inject" or "$default"
     pattern: re.Pattern[str]
-    function: LocalFunction
+    pool: FunctionPool
 
 
 def free_port() -> int:
+    import socket
+
     with contextlib.closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:
+    import socket
+
     with contextlib.closing(socket.socket()) as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -124,28 +105,44 @@ def _store_secret(reference: str, value: str) -> str:
 
 class Emulator:
     def __init__(
-        self, *, port: int = 3000, template: Path = ROOT / "template.yaml", agent_dir: Path | None = None
+        self,
+        *,
+        port: int = 3000,
+        template: Path = ROOT / "template.yaml",
+        agent_dir: Path | None = None,
+        moto_port: int | None = None,
     ) -> None:
         self.port = port
-        self.agent_dir = agent_dir  # instead of the template's agent layer (tests use their own agent)
-        self.template: Template = load_template(template)
+        self.moto_port = moto_port
+        self.agent_dir = agent_dir or ROOT / "agent"  # the template's agent layer, or a test's own agent
+        self.template_path = template
+        self.template: Template  # read in start(), while moto boots
         self._stoppers: list[Callable[[], None]] = []
         self.routes: list[Route] = []
-        self.functions: dict[str, LocalFunction] = {}
+        self.pools: dict[str, FunctionPool] = {}
         self.tokens: dict[str, str] = {}
         self.inject_keys: dict[str, str] = {}
         self.oauth_endpoints: list[str] = []
         self.oauth: oauth_issuer.LocalIssuer | None = None
+        self.connections_key = secrets.token_urlsafe(24)
         self.websockets = WebSocketGateway(self._invoke_websocket)
+        self._websocket_routes: dict[str, str] = {}
         self.pollers: list[SqsPoller] = []
-        self._environment_overrides: dict[str, str] = {}
+        self.moto_url = ""
+        self.log = Log(reports=os.environ.get("EMULATOR_QUIET") != "1")
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Emulator:
-        self._start_moto()
+        http = HttpFront(self.port, self.serve_http, quiet=os.environ.get("EMULATOR_QUIET") == "1")
+        self.port = http.server_port
+        self._stoppers.append(http.server_close)
+        moto = self._spawn_moto()
+        self.template = load_template(self.template_path)  # SAM's translator takes a second: moto boots meanwhile
+        self._websocket_routes = {r.route_key: r.function_logical_id for r in self.template.websocket_routes()}
+        self._await_moto(moto)
         stub = accounts_stub.start(int(os.environ.get("ACCOUNTS_PORT", "0")))
         self._stoppers.append(stub.shutdown)
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
@@ -155,22 +152,13 @@ class Emulator:
         self.oauth = oauth_issuer.start(int(os.environ.get("OAUTH_PORT", "3002")))
         self._stoppers.append(self.oauth.stop)
         os.environ.setdefault("LOCAL_OAUTH_ISSUER", self.oauth.url)
-        resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
-        resources["AccountsApiUrl"] = os.environ["ACCOUNTS_API_URL"]  # the template parameter, locally the stub
-        resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")
-        http = ThreadingHTTPServer(("127.0.0.1", self.port), _http_handler(self))
-        self.port = http.server_port
+        resources = self._create_resources()
         self.websockets.start()
         self._stoppers.append(self.websockets.stop)
-        # The deployed stack points these at API Gateway; here they point at this emulator. Set before the
-        # handlers are imported: their init (runtime.prepare) reads the environment once.
-        self._environment_overrides = {"WEBSOCKET_URL": self.websockets.url, "CONNECTIONS_URL": self.base_url}
-        self.functions = {
-            logical_id: self._load_function(spec) for logical_id, spec in self.template.functions(resources).items()
-        }
-        self.routes = _routes(self.template, self.functions)
-        self._store_secrets()
-        threading.Thread(target=http.serve_forever, name="http-api", daemon=True).start()
+        self._store_secrets()  # first: secrets kept in the environment must reach the functions' environments
+        self._start_pools(resources)
+        self.routes = self._routes()
+        http.start()
         self._stoppers.append(http.shutdown)
         self._start_pollers(resources)
         return self
@@ -189,33 +177,56 @@ class Emulator:
 
     # --- AWS on moto -------------------------------------------------------------------------
 
-    def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        from .moto_atomic import make_dynamodb_writes_atomic
-
-        make_dynamodb_writes_atomic()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns ours
-        # A known port, so `make transcript` / `make summary` can read the emulator's tables.
-        port = int(os.environ.get("MOTO_PORT", "5055"))
+    def _spawn_moto(self) -> subprocess.Popen[str]:
+        """moto's server in its own process (see moto_server), on MOTO_PORT or 5055, else a free port."""
+        wanted = self.moto_port if self.moto_port is not None else int(os.environ.get("MOTO_PORT", "5055"))
+        port = wanted
         if not port_is_free(port):
             port = free_port()
-            print(f"  (port {os.environ.get('MOTO_PORT', '5055')} is taken: moto listens on {port}; "
-                  f"use MOTO_PORT={port} with make transcript / make summary)", flush=True)  # fmt: skip
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        moto.start()
-        self._stoppers.append(moto.stop)
+            print(f"  (port {wanted} is taken: moto listens on {port}; make transcript / summary find it "
+                  f"through .emulator.json)", flush=True)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "audiocodes_devtools.moto_server", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "devtools")},
+        )  # fmt: skip  (moto exits when its stdin closes: when this process ends, however it ends)
+        self._stoppers.append(lambda: _end(process))
+        self.moto_port = port
+        return process
+
+    def _await_moto(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("moto ready on "):
+            raise RuntimeError(f"moto did not start on port {self.moto_port}")
+        self.moto_url = line.removeprefix("moto ready on ").strip()
         os.environ.update(
             {
-                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                "AWS_ENDPOINT_URL": self.moto_url,
                 "AWS_ACCESS_KEY_ID": "local",
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "AWS_REGION": LOCAL_REGION,
+                "POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
             }
         )
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+    def _create_resources(self) -> dict[str, str]:
+        """Tables and queues on moto; what ``Ref``/``Fn::GetAtt`` of each resource resolve to locally."""
+        resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
+        resources["AccountsApiUrl"] = os.environ["ACCOUNTS_API_URL"]  # the template parameter, locally the stub
+        resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")
+        # Resources the emulator does not create (log groups, alarms, a dashboard, a topic): a function
+        # that names one in its environment gets a placeholder instead of the emulator refusing to start.
+        for logical_id in self.template.cloudformation_resources():
+            resources.setdefault(logical_id, LOCAL_PREFIX + logical_id)
+            resources.setdefault(f"{logical_id}.Arn", f"arn:aws:local:{LOCAL_REGION}:123456789012:{logical_id}")
+        for attribute in self.template.attribute_references():
+            resources.setdefault(attribute, f"local-{attribute.replace('.', '-')}")
+        return resources
 
     def _create_tables(self) -> dict[str, str]:
         import boto3
@@ -251,14 +262,15 @@ class Emulator:
         for source in self.template.sqs_event_sources():
             if not source.enabled:
                 continue
+            pool = self.pools[source.function_logical_id]
             poller = SqsPoller(
                 queue_url=resources[source.queue_logical_id],
                 queue_arn=resources[f"{source.queue_logical_id}.Arn"],
                 batch_size=source.batch_size,
                 reports_failures=source.reports_batch_item_failures,
-                invoke=self.functions[source.function_logical_id].invoke,
+                invoke=pool.invoke,
                 region=LOCAL_REGION,
-            ).start()
+            ).start(pollers=pool.config.concurrency)
             self.pollers.append(poller)
             self._stoppers.append(poller.stop)
 
@@ -266,7 +278,9 @@ class Emulator:
         """Each endpoint's bot token and inject API key, where its settings say they live."""
         from audiocodes_endpoint.settings import load_endpoints
 
-        for endpoint in load_endpoints(Path(os.environ["AGENT_DIR"])).values():
+        if not (self.agent_dir / "endpoints").is_dir():
+            return  # a template without the agent (tests of the emulator itself)
+        for endpoint in load_endpoints(self.agent_dir).values():
             if endpoint.bot_token is None:  # auth: oauth2
                 self.oauth_endpoints.append(endpoint.url_token)
             else:
@@ -278,139 +292,174 @@ class Emulator:
 
     # --- functions ---------------------------------------------------------------------------
 
-    def _load_function(self, spec: FunctionSpec) -> LocalFunction:
-        layers = self.template.layers()
-        for layer_id in spec.layers:
-            layer = layers.get(layer_id)
-            if layer is not None and layer.is_python_package and str(layer.content_uri) not in sys.path:
-                sys.path.insert(0, str(layer.content_uri))
-        # The agent layer puts agent/ (the layer's source folder) at /opt/agent: point that path at the folder.
-        data_layers = [layers[i].content_uri for i in spec.layers if i in layers and not layers[i].is_python_package]
-        agent = self.agent_dir or (data_layers[0] if data_layers else None)
-        for key, value in spec.environment.items():
-            in_agent = agent is not None and (value == AGENT_MOUNT or value.startswith(f"{AGENT_MOUNT}/"))
-            os.environ[key] = f"{agent}{value[len(AGENT_MOUNT) :]}" if in_agent else value
-        os.environ.update(self._environment_overrides)
-        module = _import_handler(spec)
-        return LocalFunction(spec, getattr(module, spec.handler_name))
+    def _start_pools(self, resources: dict[str, str]) -> None:
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        # Powertools warns on every invocation without metrics; metrics are off locally anyway.
+        base["PYTHONWARNINGS"] = "ignore:No application metrics to publish:UserWarning"
+        base["LOCAL_CONNECTIONS_KEY"] = self.connections_key
+        for logical_id, spec in self.template.functions(resources).items():
+            config = self._function_config(spec)
+            pool = FunctionPool(config, base, self.log)
+            self.pools[logical_id] = pool
+            self._stoppers.append(pool.stop)
 
-    def route(self, method: str, path: str) -> LocalFunction | None:
+    def _function_config(self, spec: FunctionSpec) -> FunctionConfig:
+        layers = self.template.layers()
+        python_path = tuple(
+            str(layers[i].content_uri) for i in spec.layers if i in layers and layers[i].is_python_package
+        )
+        # The agent layer puts agent/ (the layer's source folder) at /opt/agent: point that path at the folder.
+        environment = {}
+        for key, value in spec.environment.items():
+            if value == AGENT_MOUNT or value.startswith(f"{AGENT_MOUNT}/"):
+                value = f"{self.agent_dir}{value[len(AGENT_MOUNT) :]}"
+            elif key == "AGENT_DIR":
+                value = str(self.agent_dir)  # wherever the template mounts the agent
+            environment[key] = value
+        # The deployed stack points these at API Gateway; here they point at this emulator.
+        environment["WEBSOCKET_URL"] = self.websockets.url
+        environment["CONNECTIONS_URL"] = self.base_url
+        concurrency = spec.reserved_concurrency or int(os.environ.get("EMULATOR_CONCURRENCY", DEFAULT_CONCURRENCY))
+        return FunctionConfig(
+            logical_id=spec.logical_id,
+            function_name=LOCAL_PREFIX + spec.logical_id,
+            code_uri=spec.code_uri,
+            handler_module=spec.handler_module,
+            handler_name=spec.handler_name,
+            timeout=spec.timeout,
+            memory_size=spec.memory_size,
+            concurrency=max(1, concurrency),
+            environment=environment,
+            python_path=python_path,
+        )
+
+    def _routes(self) -> list[Route]:
+        """HTTP routes as regexes, most specific first (API Gateway prefers static over greedy paths)."""
+        ranked = []
+        for route in self.template.http_routes():
+            path = "/{proxy+}" if route.path == "$default" else route.path
+            key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
+            regex = re.escape(path)
+            regex = re.sub(r"\\\{([^}]+?)\\\+\\\}", r"(?P<\1>.+)", regex)
+            regex = re.sub(r"\\\{([^}]+?)\\\}", r"(?P<\1>[^/]+)", regex)
+            rank = (path.count("+"), -path.count("/"), route.method == "ANY")
+            pool = self.pools[route.function_logical_id]
+            ranked.append((rank, Route(route.method, path, key, re.compile(regex), pool)))
+        return [route for _, route in sorted(ranked, key=lambda pair: pair[0])]
+
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
-            if route.method in ("ANY", method) and route.pattern.fullmatch(path):
-                return route.function
+            match = route.pattern.fullmatch(path) if route.method in ("ANY", method) else None
+            if match:
+                return route, match.groupdict()
         return None
 
+    def serve_http(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> Answer:
+        management = CONNECTIONS_PATH.match(path)
+        if management:
+            return self.connections_api(method, management["id"], body, headers)
+        found = self.route(method, path)
+        if found is None:
+            return NOT_FOUND
+        route, parameters = found
+        event = http_event(
+            method, path, query=query, headers=headers, body=body, source_ip=source_ip,
+            route_key=route.route_key, path_parameters=parameters or None,
+        )  # fmt: skip
+        try:
+            result = route.pool.invoke(event)
+        except FunctionTimeout:
+            return TIMED_OUT
+        except FunctionError as error:
+            print(f"  ! {route.pool.config.logical_id} failed: {error.error_type}", file=sys.stderr, flush=True)
+            return FAILED
+        return _http_answer(result)
+
     def _invoke_websocket(self, event: dict[str, Any]) -> dict[str, Any]:
-        key = event["requestContext"]["routeKey"]
-        for route in self.template.websocket_routes():
-            if route.route_key == key:
-                return self.functions[route.function_logical_id].invoke(event)
-        return {"statusCode": 200}
+        function = self._websocket_routes.get(event["requestContext"]["routeKey"])
+        if function is None:
+            return {"statusCode": 200}
+        try:
+            result = self.pools[function].invoke(event)
+        except FunctionError:
+            return {"statusCode": 500}
+        return result if isinstance(result, dict) else {"statusCode": 200}
 
-    def connections_api(self, method: str, connection_id: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """The ``@connections`` management API: POST sends a frame, DELETE closes the socket."""
+    def connections_api(self, method: str, connection_id: str, body: bytes, headers: list[tuple[str, str]]) -> Answer:
+        """The ``@connections`` management API: POST sends a frame, DELETE closes the socket.
+
+        API Gateway answers only IAM-signed callers allowed to manage connections; locally only
+        the emulator's own functions, whose boto3 adds a per-run ``X-Local-Connections-Key``.
+        """
+        given = next((v for k, v in headers if k.lower() == CONNECTIONS_KEY_HEADER.lower()), "")
+        if not secrets.compare_digest(given, self.connections_key):
+            return 403, [JSON, ("x-amzn-ErrorType", "ForbiddenException")], b'{"message":"Forbidden"}'
         if method == "POST" and self.websockets.post(connection_id, body):
-            return 200, {}, b""
+            return 200, [], b""
         if method == "DELETE" and self.websockets.delete(connection_id):
-            return 204, {}, b""
+            return 204, [], b""
         if method == "GET" and connection_id in self.websockets.connection_ids():
-            return 200, {"Content-Type": "application/json"}, json.dumps({"connectionId": connection_id}).encode()
+            return 200, [JSON], json.dumps({"connectionId": connection_id}).encode()
         gone = json.dumps({"message": f"connection {connection_id} is gone"}).encode()
-        return 410, {"Content-Type": "application/json", "x-amzn-ErrorType": "GoneException"}, gone
+        return 410, [JSON, ("x-amzn-ErrorType", "GoneException")], gone
 
 
-def _import_handler(spec: FunctionSpec) -> ModuleType:
-    """Import ``CodeUri/<module>.py`` under a unique name (every function's module is called app)."""
-    path = spec.code_uri / f"{spec.handler_module.replace('.', '/')}.py"
-    name = f"_local_{spec.logical_id}_{spec.handler_module}"
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
+def _end(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    process.wait(10)
 
 
-def _routes(template: Template, functions: dict[str, LocalFunction]) -> list[Route]:
-    """HTTP routes as regexes, most specific first (API Gateway prefers static over greedy paths)."""
-    ranked = []
-    for route in template.http_routes():
-        path = "/{proxy+}" if route.path == "$default" else route.path
-        regex = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
-        regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", regex)
-        function = functions[route.function_logical_id]
-        ranked.append(((path.count("+"), -path.count("/")), Route(route.method, re.compile(regex), function)))
-    return [route for _, route in sorted(ranked, key=lambda pair: pair[0])]
+def _http_answer(result: Any) -> Answer:
+    """What API Gateway makes of a payload 2.0 result (a dict without statusCode is a 200 JSON body)."""
+    import base64
+
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return 200, [JSON], json.dumps(result).encode()
+    payload = result.get("body") or ""
+    data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
+    headers = {"content-type": "application/json"} | {
+        k.lower(): str(v) for k, v in (result.get("headers") or {}).items()
+    }
+    pairs = list(headers.items()) + [("set-cookie", cookie) for cookie in result.get("cookies") or []]
+    return int(result["statusCode"]), pairs, data
 
 
-def _http_handler(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
-    class HttpApi(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            management = CONNECTIONS_PATH.match(url.path)
-            if management:
-                self._send(*emulator.connections_api(self.command, management["id"], body))
-                return
-            self._respond(self._invoke(url.path, url.query, body))
-
-        def _invoke(self, path: str, query: str, body: bytes) -> dict[str, Any]:
-            function = emulator.route(self.command, path)
-            if function is None:
-                return {"statusCode": 404, "body": json.dumps({"message": "Not Found"})}
-            event = http_event(
-                self.command, path, query=query, headers=dict(self.headers), body=body, source_ip=self.client_address[0]
-            )
-            try:
-                return function.invoke(event)
-            except Exception as error:  # what API Gateway answers when a Lambda raises
-                print(f"  ! {function.spec.logical_id} raised {error!r}", file=sys.stderr)
-                return {"statusCode": 500, "body": json.dumps({"message": "Internal Server Error"})}
-
-        def _respond(self, result: dict[str, Any]) -> None:
-            import base64
-
-            payload = result.get("body") or ""
-            data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
-            headers = {"Content-Type": "application/json", **(result.get("headers") or {})}
-            self._send(int(result.get("statusCode", 200)), headers, data)
-
-        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
-            self.send_response(status)
-            for key, value in headers.items():
-                self.send_header(key, str(value))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        def log_message(self, format: str, *args: object) -> None:
-            if os.environ.get("EMULATOR_QUIET") != "1":
-                sys.stderr.write(f"  {self.command} {self.path} -> {args[1] if len(args) > 1 else ''}\n")
-
-    return HttpApi
-
-
-@contextlib.contextmanager
-def running(port: int = 0) -> Iterator[Emulator]:
-    """The emulator on a free port (for tests): ``with running() as emulator: ...``."""
-    emulator = Emulator(port=port)
-    try:
-        yield emulator.start()
-    finally:
-        emulator.stop()
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     agent_dir = os.environ.get("LOCAL_AGENT_DIR")
-    emulator = Emulator(port=int(os.environ.get("PORT", "3000")), agent_dir=Path(agent_dir) if agent_dir else None)
-    emulator.start()
-    print(f"\nAudioCodes endpoint emulator on {emulator.base_url} (AWS on moto at {os.environ['AWS_ENDPOINT_URL']})")
+    port = int(os.environ.get("PORT", str(local_urls.DEFAULT_PORT)))
+    template = Path(os.environ.get("EMULATOR_TEMPLATE") or ROOT / "template.yaml")
+    emulator = Emulator(port=port, template=template, agent_dir=Path(agent_dir) if agent_dir else None)
+    # Ctrl-C, `kill`, or a test's terminate(): stop workers and moto too (they ignore SIGINT themselves).
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        emulator.start()
+        local_urls.write_state(
+            api_url=emulator.base_url, websocket_url=emulator.websockets.url, moto_url=emulator.moto_url
+        )
+        _print_banner(emulator)
+        threading.Event().wait()
+    except PortTaken:
+        print(f"Port {port} is taken (another `make run`?): try `make run PORT={free_port()}`.", file=sys.stderr)
+        sys.exit(1)
+    except TemplateError as error:
+        print(f"{template}: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        local_urls.remove_state()
+        emulator.stop()
+
+
+def _print_banner(emulator: Emulator) -> None:
+    print(f"\nAudioCodes endpoint emulator on {emulator.base_url} (AWS on moto at {emulator.moto_url})")
     print(f"  WebSocket API (async mode) on {emulator.websockets.url}")
     for url_token, token in emulator.tokens.items():
         print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   token {token}")
@@ -424,10 +473,6 @@ def main() -> None:
             print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   "
                   f"oauth2: token URL {oauth.token_url} {client}")  # fmt: skip
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import uuid
 
 import httpx
 
+from . import local_urls
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -24,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text")
     parser.add_argument("--data", type=json.loads, help="a JSON object")
     parser.add_argument("--user", help="input.userId, if you want it checked")
-    parser.add_argument("--endpoint", default=os.environ.get("URL_TOKEN", "demo-async"), help="the URL token")
-    parser.add_argument("--url", default=os.environ.get("API_URL", "http://127.0.0.1:3000"))
+    endpoint = os.environ.get("URL_TOKEN") or os.environ.get("ENDPOINT") or "demo-async"
+    parser.add_argument("--endpoint", default=endpoint, help="the URL token (default: $ENDPOINT or demo-async)")
+    parser.add_argument("--url", default=None, help="the emulator's URL (default: found as local_urls says)")
     parser.add_argument("--key", default=None, help="X-API-Key (default: the local key of the endpoint)")
     parser.add_argument("--idempotency-key", default=None)
     args = parser.parse_args(argv)
@@ -33,8 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     body = {"URLToken": args.endpoint, "sessionId": args.session, "userId": args.user, "text": args.text,
             "data": args.data}  # fmt: skip
     headers = {"X-API-Key": key, "Idempotency-Key": args.idempotency_key or str(uuid.uuid4())}
-    answer = httpx.post(f"{args.url}/v2.0/endpoint/{args.kind}", json={k: v for k, v in body.items() if v is not None},
-                        headers=headers, timeout=10)  # fmt: skip
+    url = args.url or local_urls.api_url()
+    try:
+        answer = httpx.post(f"{url}/v2.0/endpoint/{args.kind}", json={k: v for k, v in body.items() if v is not None},
+                            headers=headers, timeout=10)  # fmt: skip
+    except httpx.TransportError:
+        print(local_urls.nothing_answers(url), file=sys.stderr)
+        return 1
     print(f"{answer.status_code} {answer.text}")
     return 0 if answer.status_code == 202 else 1
 

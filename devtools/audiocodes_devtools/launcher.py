@@ -33,11 +33,12 @@ class RunningEmulator:
     inject_keys: dict[str, str]
     oauth_clients: dict[str, dict[str, str]] = field(default_factory=dict)
     """``auth: oauth2`` endpoints: ``token_url``, ``client_id``, ``client_secret``, ``scope`` of the local issuer."""
+    output: list[str] = field(default_factory=list)  # what the emulator printed after its banner
 
-    def client(self, url_token: str, token: str | None = "") -> VaicClient:
+    def client(self, url_token: str, token: str | None = "", *, timeout: float = 10.0) -> VaicClient:
         """A VAIC client for an endpoint, with its token unless another (or None) is given."""
         chosen = self.tokens[url_token] if token == "" else token
-        return VaicClient(f"{self.base_url}/{url_token}", chosen)
+        return VaicClient(f"{self.base_url}/{url_token}", chosen, timeout=timeout)
 
     def inject(self, kind: str, url_token: str, session_id: str, **fields: Any) -> httpx.Response:
         """POST /v2.0/endpoint/inject|notify as another system would."""
@@ -59,7 +60,9 @@ class RunningEmulator:
 
 
 @contextlib.contextmanager
-def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 60) -> Iterator[RunningEmulator]:
+def emulator_process(
+    agent_dir: Path | None = None, *, template: Path | None = None, startup_seconds: float = 60, **environment: str
+) -> Iterator[RunningEmulator]:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
@@ -68,16 +71,21 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
         "OAUTH_PORT": str(free_port()),
         "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools")),
         "EMULATOR_QUIET": "1",
+        "EMULATOR_STATE_FILE": "",  # a test's emulator is not the one `make call` should find
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     if agent_dir is not None:
         env["LOCAL_AGENT_DIR"] = str(agent_dir)
+    if template is not None:
+        env["EMULATOR_TEMPLATE"] = str(template)
+    env.update(environment)
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "audiocodes_devtools.emulator"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        banner = _read_banner(process, startup_seconds)
+        output: list[str] = []
+        banner = _read_banner(process, startup_seconds, output)
         moto_url = re.search(r"AWS on moto at (\S+)\)", banner)
         if moto_url is None:
             raise RuntimeError(f"unexpected emulator banner:\n{banner}")
@@ -87,13 +95,15 @@ def emulator_process(agent_dir: Path | None = None, *, startup_seconds: float = 
             r"endpoint '([^']+)': bot URL \S+\s+oauth2: token URL (\S+) client (\S+) secret (\S+) scope (\S+)", banner
         )
         clients = {e: {"token_url": u, "client_id": c, "client_secret": s, "scope": sc} for e, u, c, s, sc in oauth}
-        yield RunningEmulator(f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys, clients)
+        yield RunningEmulator(
+            f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys, oauth_clients=clients, output=output
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _read_banner(process: subprocess.Popen[str], timeout: float) -> str:
+def _read_banner(process: subprocess.Popen[str], timeout: float, output: list[str]) -> str:
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + timeout
@@ -103,12 +113,12 @@ def _read_banner(process: subprocess.Popen[str], timeout: float) -> str:
             raise RuntimeError("the emulator exited:\n" + "".join(lines))
         lines.append(line)
         if "Talk to it" in line:
-            threading.Thread(target=_discard, args=(process.stdout,), daemon=True).start()
+            threading.Thread(target=_collect, args=(process.stdout, output), daemon=True).start()
             return "".join(lines)
     raise TimeoutError("the emulator did not start:\n" + "".join(lines))
 
 
-def _discard(stream: Any) -> None:
-    """Keep reading the emulator's output so a full pipe never blocks it."""
-    for _line in stream:
-        pass
+def _collect(stream: Any, output: list[str]) -> None:
+    """Keep reading the emulator's output (so a full pipe never blocks it) for tests to inspect."""
+    for line in stream:
+        output.append(line)

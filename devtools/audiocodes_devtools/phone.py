@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import httpx
 from websockets.exceptions import WebSocketException
 
+from audiocodes_devtools import local_urls
 from audiocodes_devtools.vaic import (
     DEFAULT_CALLEE,
     Activity,
@@ -36,8 +37,7 @@ from audiocodes_devtools.vaic import (
     VaicError,
 )
 
-DEFAULT_BOT_URL = "http://127.0.0.1:3000/demo"
-DEFAULT_TOKEN = "local-demo-token"  # noqa: S105 - the local emulator's published demo token
+DEFAULT_ENDPOINT = "demo"
 DEFAULT_CALLER = "+4921154591991"
 
 HELP = """\
@@ -245,6 +245,7 @@ class Ending:
 
     reason_code: str
     reason: str
+    transfer: bool = False  # VAIC then reports the attempt with a transferStatus event
 
 
 CALLER_HUNG_UP = Ending("client-disconnected", "Client Side")
@@ -258,8 +259,25 @@ def ending_for(activity: Activity) -> Ending | None:
     if activity.get("name") == "hangup":
         return Ending("bot-disconnected", str(params.get("hangupReason", "Bot hangup")))
     if activity.get("name") in _TRANSFER_EVENTS:
-        return Ending("transferred", f"transferred to {params.get('transferTarget', 'unknown')}")
+        return Ending("transferred", f"transferred to {params.get('transferTarget', 'unknown')}", transfer=True)
     return None
+
+
+TRANSFER_FAILURES = ("no-answer", "busy", "declined", "error")
+TRANSFER_PROMPT = "     the transfer: `answered` (Enter) or `failed [" + "|".join(TRANSFER_FAILURES) + "]`?"
+
+
+def transfer_status(line: str | None) -> dict[str, str] | None:
+    """The ``transferStatus`` value for what the caller typed after a transfer; None means answered.
+
+    VAIC sends ``transferStatus`` ``{status: "answered"|"failed", reasonCode, reason}`` after each
+    attempt when the bot may regain control (reference 3.2; AudioCodes: VAIG_Combined/transfer-status.htm).
+    """
+    words = (line or "").strip().lower().split()
+    if not words or words[0] != "failed":
+        return None
+    code = words[1] if len(words) > 1 and words[1] in TRANSFER_FAILURES else "no-answer"
+    return {"status": "failed", "reasonCode": code, "reason": f"transfer failed: {code}"}
 
 
 def first_ending(activities: Sequence[Activity]) -> Ending | None:
@@ -336,12 +354,29 @@ class Phone:
                 continue
             if event is None:
                 return CALLER_HUNG_UP
+            ending: Ending | None
             if isinstance(event, Ending):
-                return event
-            command = parse_command(event)
-            ending = None if command is None else self._execute(command)
+                ending = event
+            else:
+                command = parse_command(event)
+                ending = None if command is None else self._execute(command)
+            if ending is not None and ending.transfer:
+                ending = self._transfer_outcome(ending)
             if ending is not None:
                 return ending
+
+    def _transfer_outcome(self, transfer: Ending) -> Ending | None:
+        """Ask how the transfer went; a failed one goes back to the bot, which may take the call back."""
+        self.console.line(TRANSFER_PROMPT)
+        line = self._events.get()
+        status = transfer_status(line if isinstance(line, str) else None)
+        if status is None:
+            return transfer
+        self._echo(f"you  ~ transferStatus {status['status']} ({status['reasonCode']})")
+        self._socket_ending = None
+        self._ended.clear()
+        ending = self._show(self.call.event("transferStatus", status))
+        return self._transfer_outcome(ending) if ending is not None and ending.transfer else ending
 
     def _execute(self, command: Command) -> Ending | None:
         match command:
@@ -418,11 +453,16 @@ class Phone:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     raw_help = argparse.RawDescriptionHelpFormatter  # keeps the usage example in __doc__ as written
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw_help)
-    parser.add_argument("--bot-url", default=os.environ.get("BOT_URL", DEFAULT_BOT_URL))
+    endpoint = os.environ.get("ENDPOINT") or DEFAULT_ENDPOINT
+    parser.add_argument(
+        "--bot-url",
+        default=os.environ.get("BOT_URL") or f"{local_urls.api_url()}/{endpoint}",
+        help="default: the running emulator (see local_urls) and $ENDPOINT (demo)",
+    )
     parser.add_argument(
         "--token",
-        default=os.environ.get("BOT_TOKEN", DEFAULT_TOKEN),
-        help="bearer token; an empty string sends no Authorization header",
+        default=os.environ.get("BOT_TOKEN", f"local-{endpoint}-token"),
+        help="bearer token (default: the emulator's local token of the endpoint); empty sends none",
     )
     # OAuth 2.0 bot authentication: get the bearer token as VAIC does (client-credentials grant).
     parser.add_argument("--oauth-token-url", default=os.environ.get("OAUTH_TOKEN_URL"))
@@ -465,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         call_bot(args, sys.stdin, Console(sys.stdout))
+    except httpx.ConnectError:
+        print(local_urls.nothing_answers(args.bot_url), file=sys.stderr)
+        return 1
     except (VaicError, BotProtocolError, httpx.HTTPError, WebSocketException, OSError) as error:
         print(f"phone: {error}", file=sys.stderr)
         return 1

@@ -1,5 +1,8 @@
 """Lambda's SQS event source mapping, locally: poll, invoke with a batch, delete what succeeded.
 
+Pollers long-poll (20 s): the emulator's moto (see moto_server) wakes a long poll when a message
+arrives or a FIFO group unlocks, so an idle emulator sleeps instead of polling 20 times a second.
+
 Batch size and partial-failure reporting come from the template. Records the function reports as
 failed (or all, if it raises) stay in the queue and come back after the visibility timeout, and
 moto moves them to the dead-letter queue after ``maxReceiveCount`` receives, as SQS would.
@@ -12,7 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-MIN_IDLE_SECONDS, MAX_IDLE_SECONDS = 0.01, 0.1
+LONG_POLL_SECONDS = 20
+ERROR_BACKOFF_SECONDS = 1.0
 Invoke = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 
@@ -37,19 +41,14 @@ class SqsPoller:
     def _run(self) -> None:
         import boto3
 
-        client = boto3.client("sqs")
-        idle = MIN_IDLE_SECONDS
+        client = boto3.session.Session().client("sqs")  # a session per thread: boto3's default is not thread-safe
         while not self._stopped.is_set():
             try:
-                # Short polls: moto's long poll does not wake when a FIFO group unlocks (a delete), so
-                # the next turn of a call would wait the poll out. Idle pollers back off to 100 ms.
-                delivered = self.poll_once(client, wait_seconds=0)
+                self.poll_once(client, wait_seconds=LONG_POLL_SECONDS)
             except Exception as error:  # keep polling, as the real event source would
-                print(f"  ! SQS poller: {error!r}", file=sys.stderr)
-                delivered = 0
-            idle = MIN_IDLE_SECONDS if delivered else min(MAX_IDLE_SECONDS, idle * 2)
-            if not delivered:
-                self._stopped.wait(idle)
+                if not self._stopped.is_set():
+                    print(f"  ! SQS poller: {type(error).__name__}", file=sys.stderr)
+                self._stopped.wait(ERROR_BACKOFF_SECONDS)
 
     def poll_once(self, client: Any, wait_seconds: int = 0) -> int:
         """One receive/invoke/delete round; returns how many records were delivered."""
@@ -66,7 +65,7 @@ class SqsPoller:
         try:
             result = self._invoke(self.event(messages)) or {}
         except Exception as error:  # the whole batch failed: everything is retried
-            print(f"  ! dispatcher raised {error!r}; the batch will be retried", file=sys.stderr)
+            print(f"  ! {type(error).__name__} {error}; the batch will be retried", file=sys.stderr)
             return len(messages)
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         if not self.reports_failures:

@@ -1,24 +1,27 @@
 """API Gateway's WebSocket API, locally: upgrades go through ``$connect``, frames come from ``@connections``.
 
 Like API Gateway, a connection accepts posts only after its ``$connect`` handler returned 200,
-and ``$disconnect`` runs when the socket closes, whoever closed it.
+and ``$disconnect`` runs when the socket closes, whoever closed it. Sockets get ``TCP_NODELAY``
+(a frame is one write; Nagle would hold it for the client's delayed ACK).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
+
+from .events import websocket_event
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -28,6 +31,7 @@ class WebSocketGateway:
         self._invoke = invoke
         self.stage = stage
         self._connections: dict[str, ServerConnection] = {}
+        self._connected_at: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: Server | None = None
         self.port = 0
@@ -75,15 +79,18 @@ class WebSocketGateway:
     # --- the socket side ----------------------------------------------------------------------------
 
     def _connect(self, connection: ServerConnection, request: Request) -> Response | None:
+        connection.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection_id = _connection_id(connection)
-        url = urlsplit(request.path)
-        event = self._event("$connect", "CONNECT", connection_id)
-        event["headers"] = {key.lower(): value for key, value in request.headers.raw_items()}
-        event["multiValueHeaders"] = {key.lower(): [value] for key, value in request.headers.raw_items()}
-        event["queryStringParameters"] = dict(parse_qsl(url.query)) or None
+        self._connected_at[connection_id] = int(time.time() * 1000)
+        event = websocket_event(
+            "$connect", "CONNECT", connection_id, stage=self.stage, domain=self._domain,
+            connected_at=self._connected_at[connection_id], headers=request.headers.raw_items(),
+            query=urlsplit(request.path).query, source_ip=_peer(connection),
+        )  # fmt: skip
         result = self._invoke(event)
         status = int(result.get("statusCode", 500))
         if status != 200:
+            self._connected_at.pop(connection_id, None)
             body = result.get("body") or json.dumps({"message": "Forbidden"})
             return Response(status, "Rejected", Headers([("Content-Type", "application/json")]), body.encode())
         return None
@@ -94,32 +101,36 @@ class WebSocketGateway:
             self._connections[connection_id] = connection
         try:
             for message in connection:
-                event = self._event("$default", "MESSAGE", connection_id)
-                event["body"] = message if isinstance(message, str) else message.decode("utf-8", "replace")
-                self._invoke(event)
+                text = message if isinstance(message, str) else message.decode("utf-8", "replace")
+                self._invoke(self._event("$default", "MESSAGE", connection_id, connection, body=text))
         except ConnectionClosed:
             pass
         finally:
             with self._lock:
                 self._connections.pop(connection_id, None)
+            close = (connection.close_code or 1006, connection.close_reason or "")
             with contextlib.suppress(Exception):
-                self._invoke(self._event("$disconnect", "DISCONNECT", connection_id))
+                self._invoke(self._event("$disconnect", "DISCONNECT", connection_id, connection, close=close))
+            self._connected_at.pop(connection_id, None)
 
-    def _event(self, route_key: str, event_type: str, connection_id: str) -> dict[str, Any]:
-        return {
-            "requestContext": {
-                "routeKey": route_key,
-                "eventType": event_type,
-                "connectionId": connection_id,
-                "stage": self.stage,
-                "apiId": "local",
-                "domainName": f"127.0.0.1:{self.port}",
-                "requestId": str(uuid.uuid4()),
-                "connectedAt": int(time.time() * 1000),
-                "requestTimeEpoch": int(time.time() * 1000),
-            },
-            "isBase64Encoded": False,
-        }
+    @property
+    def _domain(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _event(
+        self, route_key: str, event_type: str, connection_id: str, connection: ServerConnection, **fields: Any
+    ) -> dict[str, Any]:
+        connected_at = self._connected_at.get(connection_id, int(time.time() * 1000))
+        return websocket_event(
+            route_key, event_type, connection_id, stage=self.stage, domain=self._domain, connected_at=connected_at,
+            source_ip=_peer(connection), **fields,
+        )  # fmt: skip
+
+
+def _peer(connection: ServerConnection) -> str:
+    with contextlib.suppress(Exception):
+        return str(connection.remote_address[0])
+    return "127.0.0.1"
 
 
 def _connection_id(connection: ServerConnection) -> str:

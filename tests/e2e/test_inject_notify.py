@@ -78,3 +78,21 @@ def test_the_demo_waits_for_a_payment_that_a_webhook_reports(emulator):
         # Then the flow carries on and thanks the caller with the amount
         frames = call.frames(10, until=lambda f: "payment has arrived" in (f.activities[0].get("text") or ""))
         assert any("42.1 EUR" in (a.get("text") or "") for f in frames for a in f.activities)
+
+
+def test_the_api_key_may_come_as_a_query_parameter(emulator):
+    import httpx
+
+    # Given a live async call and an integration that sends its key as ?api_key= (no header)
+    vaic, call = connected_echo_call(emulator)
+    with vaic, call:
+        key = emulator.inject_keys["echo-async"]
+        body = {"URLToken": "echo-async", "sessionId": call.conversation_id, "text": "by query"}
+        answer = httpx.post(f"{emulator.base_url}/v2.0/endpoint/inject?api_key={key}", json=body, timeout=10)
+        wrong = httpx.post(f"{emulator.base_url}/v2.0/endpoint/inject?api_key=wrong", json=body, timeout=10)
+
+        # Then the right key is accepted (API Gateway passes it in queryStringParameters), a wrong one is not
+        assert answer.status_code == 202, answer.text
+        assert wrong.status_code == 401
+        frames = call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
+        assert said(frames) == ["You said by query"]

@@ -427,29 +427,36 @@ def test_reader_follows_websocket_routes_to_their_function(async_template: Templ
     ]
 
 
-def test_reader_refuses_intrinsics_it_cannot_resolve_locally(tmp_path: Path) -> None:
-    # Given an environment value built with Fn::If
+def test_reader_evaluates_conditions_and_refuses_intrinsics_it_cannot_resolve_locally(tmp_path: Path) -> None:
+    # Given environment values chosen by conditions, and one imported from another stack
     path = tmp_path / "template.yaml"
-    path.write_text(
-        """
+    body = """
+Parameters:
+  Tier: {Type: String, Default: small}
 Conditions:
   IsProd: !Equals [!Ref AWS::StackName, prod]
+  IsSmall: !And [!Not [!Condition IsProd], !Equals [!Ref Tier, small]]
 Resources:
   Fn:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: src/
       Handler: app.handler
+      Runtime: python3.12
       Environment:
         Variables:
           MODE: !If [IsProd, prod, dev]
-""",
-        encoding="utf-8",
-    )
+          SIZE: !If [IsSmall, "128", "1024"]
+          ONLY_IN_PROD: !If [IsProd, "yes", !Ref AWS::NoValue]
+"""
+    path.write_text(body, encoding="utf-8")
 
-    # When the emulator asks for the function
-    # Then it is told which intrinsic is unsupported instead of getting a wrong value
-    with pytest.raises(TemplateError, match="Fn::If"):
+    # When the emulator asks for the function, Then conditions are evaluated with parameter defaults
+    assert load_template(path).function("Fn").environment == {"MODE": "dev", "SIZE": "128"}
+
+    # And an intrinsic it cannot answer locally is named instead of guessed
+    path.write_text(body.replace("!If [IsProd, prod, dev]", "!ImportValue shared-mode"), encoding="utf-8")
+    with pytest.raises(TemplateError, match="Fn::ImportValue"):
         load_template(path).function("Fn")
 
 
@@ -551,3 +558,81 @@ def test_the_dashboard_shows_only_metrics_the_code_emits(template: Template) -> 
     assert shown - emitted == set()
     # and the dead-letter queue's depth
     assert '"ApproximateNumberOfMessagesVisible", "QueueName", "${DeadLetters}"' in body
+
+
+# --- what SAM's translator brings: shapes the deploy side adds --------------------------------
+
+DEPLOY_FRAGMENT = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: live}
+  AgentDir: {Type: String, Default: /opt/agent}
+  AlertEmail: {Type: String}
+  Tier: {Type: String, AllowedValues: [small, large]}
+Globals:
+  Function:
+    Runtime: python3.12
+    Timeout: 10
+    MemorySize: 512
+    AutoPublishAlias: !Ref Stage
+    SnapStart: {ApplyOn: PublishedVersions}
+    Environment:
+      Variables:
+        AGENT_DIR: !Ref AgentDir
+        TIER: !Ref Tier
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {FifoQueue: true}
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/api/
+      Handler: app.lambda_handler
+      ReservedConcurrentExecutions: 7
+      DeploymentPreference: {Type: AllAtOnce}
+      Events:
+        Root: {Type: HttpApi, Properties: {Path: /, Method: GET}}
+        Anything: {Type: HttpApi}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/worker/
+      Handler: worker.handle
+      Events:
+        Jobs: {Type: SQS, Properties: {Queue: !GetAtt Queue.Arn, BatchSize: 5}}
+  Dashboard:
+    Type: AWS::CloudWatch::Dashboard
+    Properties: {DashboardBody: !Sub '{"widgets": [], "region": "${AWS::Region}"}'}
+"""
+
+
+def test_reader_follows_aliases_deployments_and_implicit_apis_as_sam_translates_them(tmp_path: Path) -> None:
+    # Given functions published behind an alias, deployed with CodeDeploy, on SAM's implicit HTTP API
+    path = tmp_path / "template.yaml"
+    path.write_text(DEPLOY_FRAGMENT, encoding="utf-8")
+
+    # When the emulator reads the template
+    template = load_template(path)
+    routes = {(route.method, route.path): route.function_logical_id for route in template.http_routes()}
+    (source,) = template.sqs_event_sources()
+    api = template.function("Api")
+
+    # Then routes and the event source reach the functions behind their aliases, with Globals merged
+    assert routes == {("GET", "/"): "Api", ("ANY", "$default"): "Api"}
+    assert (source.function_logical_id, source.queue_logical_id, source.batch_size) == ("Worker", "Queue", 5)
+    assert (api.timeout, api.memory_size, api.reserved_concurrency) == (10, 512, 7)
+    # parameters without a default (asked by `sam deploy --guided`) get a local stand-in
+    assert api.environment == {"AGENT_DIR": "/opt/agent", "TIER": "small"}
+    assert api.code_uri == tmp_path / "functions" / "api"
+    assert (template.function("Worker").handler_module, template.function("Worker").handler_name) == (
+        "worker",
+        "handle",
+    )
+
+
+def test_reader_reports_what_sam_itself_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: src/}\n")
+    with pytest.raises(TemplateError, match="SAM cannot translate"):
+        load_template(path)

@@ -159,8 +159,8 @@ def test_bot_hangup_transfer_and_handover_end_the_call_with_their_reason_codes()
     hangup = bot_event("hangup", activityParams={"hangupReason": "completed"})
     transfer = bot_event("transfer", activityParams={"transferTarget": "tel:+4930123"})
     assert ending_for(hangup) == Ending("bot-disconnected", "completed")
-    assert ending_for(transfer) == Ending("transferred", "transferred to tel:+4930123")
-    assert ending_for(bot_event("handover")) == Ending("transferred", "transferred to unknown")
+    assert ending_for(transfer) == Ending("transferred", "transferred to tel:+4930123", transfer=True)
+    assert ending_for(bot_event("handover")) == Ending("transferred", "transferred to unknown", transfer=True)
 
 
 def test_messages_and_other_events_do_not_end_the_call() -> None:

@@ -18,7 +18,9 @@ fi
 # (no sha256sum on macOS).
 if ! cmp -s "${reqs}" "${installed}"; then
   # pip's output goes to a log (it can be chatty); it is shown only when the install fails.
-  if ! "${venv}/bin/python" -m pip install --disable-pip-version-check -r "${reqs}" \
+  # --no-deps: the lock already lists every transitive package with its hashes; letting pip resolve
+  # again would meet aws-sam-cli's unpinned `boto3-stubs[...]>=` extra, which hash mode refuses.
+  if ! "${venv}/bin/python" -m pip install --disable-pip-version-check --no-deps -r "${reqs}" \
     >"${venv}/pip.log" 2>&1; then
     cat "${venv}/pip.log" >&2
     exit 1

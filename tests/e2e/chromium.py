@@ -58,7 +58,7 @@ class Browser:
         port = self._debugging_port(profile / "DevToolsActivePort")
         pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(p for p in pages if p["type"] == "page")
-        self._socket: ClientConnection = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        self._socket: ClientConnection = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10, legacy=True)
         self._ids = itertools.count(1)
         self.exceptions: list[str] = []
         self.send("Runtime.enable")
@@ -106,8 +106,8 @@ class Browser:
             if value:
                 return value
             time.sleep(0.1)
-        timeline = self.evaluate("document.getElementById('timeline')?.innerText")
-        raise PageError(f"waited {timeout}s for {what}; timeline:\n{timeline}\nexceptions: {self.exceptions}")
+        page = self.evaluate("document.body.innerText")
+        raise PageError(f"waited {timeout}s for {what}; the page:\n{page}\nexceptions: {self.exceptions}")
 
     def close(self) -> None:
         self._socket.close()

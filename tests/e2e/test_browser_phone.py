@@ -77,7 +77,7 @@ def test_a_typed_call_with_dtmf_and_a_failed_transfer_then_the_inspector_shows_i
     # Then the inspector lists the call, its transcript, and the chart plots its turns
     browser.evaluate("location.hash = '#inspector'")
     row = f"#calls tr[data-conversation={json.dumps(conversation)}]"
-    browser.wait_for(f"document.querySelector({json.dumps(row)})", "the call in the inspector")
+    browser.wait_for(f"!!document.querySelector({json.dumps(row)})", "the call in the inspector")
     browser.evaluate(f"document.querySelector({json.dumps(row)}).click()")
     transcript = browser.wait_for(
         "(() => { const t = document.getElementById('transcript').innerText;"

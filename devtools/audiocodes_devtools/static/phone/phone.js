@@ -157,7 +157,7 @@ function end(reasonCode, reason) {
     if (state.socket) { state.socket.close(); state.socket = null; }
     inCall(false);
     setStatus(`ended: ${reasonCode}`);
-    state.lastCall = { endpoint: state.endpoint.urlToken, conversation: call.conversation };
+    $("inspect-endpoint").value = state.endpoint.urlToken;  // the inspector opens on the endpoint just called
     setTimeout(() => loadTurns(call.conversation), 300);
   });
 }

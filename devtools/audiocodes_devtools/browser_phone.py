@@ -19,7 +19,7 @@ import mimetypes
 import threading
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -201,7 +201,7 @@ class SocketRelay:
         request = page.request
         parameters = {k: v[-1] for k, v in parse_qs((request.path if request else "").partition("?")[2]).items()}
         endpoint, target = parameters.get("endpoint", ""), parameters.get("target", "")
-        if endpoint not in self.tokens or not target.startswith(self.websocket_url + "/"):
+        if endpoint not in self.tokens or urlsplit(target).netloc != urlsplit(self.websocket_url).netloc:
             page.close(4400, "unknown endpoint or a target outside the emulator")
             return
         try:

@@ -39,9 +39,11 @@ NO_STORE = ("Cache-Control", "no-store")
 class Host(Protocol):
     """What the page needs of the emulator (an Emulator, or a test's stand-in)."""
 
-    base_url: str
     tokens: dict[str, str]
     inject_keys: dict[str, str]
+
+    @property
+    def base_url(self) -> str: ...
 
 
 def _json(status: int, body: Any) -> Answer:
@@ -215,6 +217,7 @@ class SocketRelay:
         with bot:
             threading.Thread(target=_pump, args=(bot, page), daemon=True).start()
             _pump(page, bot)
+
 
 def _pump(source: Any, sink: Any) -> None:
     """Frames from one socket to the other, unchanged; a close on either side closes both."""

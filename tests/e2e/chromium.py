@@ -58,7 +58,9 @@ class Browser:
         port = self._debugging_port(profile / "DevToolsActivePort")
         pages = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
         page = next(p for p in pages if p["type"] == "page")
-        self._socket: ClientConnection = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10, legacy=True)
+        self._socket: ClientConnection = connect(
+            page["webSocketDebuggerUrl"], max_size=None, open_timeout=10, legacy=True
+        )
         self._ids = itertools.count(1)
         self.exceptions: list[str] = []
         self.send("Runtime.enable")

@@ -115,3 +115,24 @@ def test_the_inspector_json_refuses_unknown_endpoints_and_paths(emulator: Runnin
     assert escape.status_code == 404
     posted = httpx.post(f"{emulator.base_url}/_phone/api/endpoints", timeout=10)
     assert posted.status_code == 405 and posted.json()["error"] == "method_not_allowed"
+
+
+def test_speech_mode_turns_the_bots_no_input_timeout_into_no_user_input(
+    emulator: RunningEmulator, browser: Browser
+) -> None:
+    # Chromium's recognition sends audio to Google's service and headless Debian Chromium has no
+    # voices, so no words are recognised or spoken here: recognition starts on the fake microphone
+    # (--use-fake-device-for-media-stream), and the bot's userNoInputTimeoutMS (8 s in the demo) elapses.
+    browser.goto(f"{emulator.base_url}/_phone")
+    browser.wait_for("document.body.dataset.ready === 'true'", "the page to load its endpoints")
+    browser.evaluate("document.getElementById('endpoint').value = 'demo'")
+    browser.evaluate("document.getElementById('speech').click()")
+    click(browser, "#call")
+    browser.wait_for(timeline_has("Welcome to Example Bank"), "the greeting")
+    params = browser.evaluate("document.getElementById('params').innerText")
+    assert "userNoInputTimeoutMS\t8000" in params, params
+    browser.wait_for(timeline_has("you ~ noUserInput 1"), "the no-input timeout", timeout=60)
+    browser.wait_for(timeline_has("May we record this call?"), "the bot's reprompt")
+    click(browser, "#hangup")
+    browser.wait_for("document.getElementById('status').innerText === 'ended: client-disconnected'", "the end")
+    assert browser.exceptions == []

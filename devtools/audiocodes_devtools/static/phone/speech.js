@@ -54,8 +54,14 @@ const Speech = (() => {
         if (this.speaking && canSpeak) speechSynthesis.cancel();  // barge-in: the caller interrupts the bot
         this.onHeard(result.transcript, result.confidence || 0.9);
       };
-      recognition.onerror = (event) => this.onNote(`speech recognition: ${event.error}`);
-      recognition.onend = () => { if (this.recognition === recognition) { this.recognition = null; if (this.enabled && !this.speaking) this.listen(); } };
+      let failed = false;
+      recognition.onerror = (event) => { failed = event.error !== "no-speech"; this.onNote(`speech recognition: ${event.error}`); };
+      // Recognition stops by itself now and then: listen again (after a pause if it failed, e.g. offline).
+      recognition.onend = () => {
+        if (this.recognition !== recognition) return;
+        this.recognition = null;
+        setTimeout(() => { if (this.enabled && !this.speaking) this.listen(); }, failed ? 2000 : 0);
+      };
       this.recognition = recognition;
       try { recognition.start(); } catch (error) { this.onNote(`speech recognition: ${error.message}`); }
     }

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import accounts_stub, local_urls, oauth_issuer
+from . import accounts_stub, browser_phone, local_urls, oauth_issuer
 from .events import http_event
 from .http_front import Answer, HttpFront, PortTaken
 from .lambda_host import DEFAULT_CONCURRENCY, FunctionConfig, FunctionError, FunctionPool, FunctionTimeout, Log
@@ -155,6 +155,8 @@ class Emulator:
         resources = self._create_resources()
         self.websockets.start()
         self._stoppers.append(self.websockets.stop)
+        self.phone = browser_phone.BrowserPhone(self, self.websockets.url).start()  # /_phone (dev only)
+        self._stoppers.append(self.phone.stop)
         self._store_secrets()  # first: secrets kept in the environment must reach the functions' environments
         self._start_pools(resources)
         self.routes = self._routes()
@@ -357,6 +359,8 @@ class Emulator:
     def serve_http(
         self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> Answer:
+        if path == browser_phone.PREFIX or path.startswith(browser_phone.PREFIX + "/"):
+            return self.phone.serve(method, path, query)
         management = CONNECTIONS_PATH.match(path)
         if management:
             return self.connections_api(method, management["id"], body, headers)
@@ -472,6 +476,7 @@ def _print_banner(emulator: Emulator) -> None:
             client = f"client {oauth.client_id} secret {oauth.client_secret} scope {oauth.default_scope}"
             print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   "
                   f"oauth2: token URL {oauth.token_url} {client}")  # fmt: skip
+    print(f"Browser phone and call inspector: {emulator.base_url}{browser_phone.PREFIX}")
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
 
 

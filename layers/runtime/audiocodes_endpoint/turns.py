@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .call_handling import event_actions, failure_activities
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
+from .llm.turns import llm_metrics, llm_runtime
 from .observability import count, logger, measure
 from .protocol import Activity
 from .session_policy import check_call_limit
@@ -200,7 +201,7 @@ class TurnRunner:
             session.flow_state = {**session.flow_state, "ended": True}
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
         record = self._record(endpoint, session, inp, started, collect.produced[already:])
-        return replace(record, node_path=tuple(result.path))
+        return replace(record, node_path=tuple(result.path), **llm_metrics(result.metrics))
 
     def _advance(self, endpoint: EndpointSettings, session: Session, inp: FlowInput, emit: Emit) -> TurnResult:
         """Run the endpoint's flow on the session's state and keep the state and context it leaves."""
@@ -313,4 +314,5 @@ def turn_options(endpoint: EndpointSettings) -> TurnOptions:
         call_events=event_actions(endpoint.default_region, endpoint.call_events),
         call_setup=endpoint.bot_delay.session_params() if endpoint.bot_delay else {},
         default_region=endpoint.default_region,
+        llm=llm_runtime(endpoint),
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..protocol import Activity, timestamp_now
+
+if TYPE_CHECKING:
+    from ..llm.runtime import LlmRuntime
 
 Emit = Callable[[Activity], None]
 """Called with each output as the flow produces it (async mode pushes it at once)."""
@@ -85,6 +88,8 @@ class TurnOptions:
     """Session parameters the endpoint sends in the first answer of every call (e.g. ``bot_delay``)."""
     default_region: str = "US"
     """Region for phone numbers written in national form (transfer targets)."""
+    llm: LlmRuntime | None = None
+    """The endpoint's language model (``llm`` nodes); ``None``: they answer with their fallback."""
 
 
 @dataclass
@@ -96,6 +101,8 @@ class TurnResult:
     """``flow:node`` of every node the turn ran, in order (for analytics)."""
     recovered_from: dict[str, Any] | None = None
     """The wait this turn abandoned because a deploy removed or changed its node (see FlowEngine)."""
+    metrics: dict[str, int] = field(default_factory=dict)
+    """Counters nodes add for analytics (``llm_tokens_in``, ``llm_tokens_out``, ``llm_latency_ms``)."""
 
 
 class FlowError(Exception):

@@ -1,0 +1,60 @@
+"""What a flow turn gets to reach models: the endpoint's settings and one provider per endpoint and kind."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .settings import LlmSettings, ProviderName
+from .types import ModelError, Provider
+
+_providers: dict[tuple[ProviderName, LlmSettings], Provider] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LlmRuntime:
+    settings: LlmSettings
+    streaming: bool = False
+    """Async mode: speak each sentence as it is complete; sync: one output with the whole answer."""
+    mask_prompts: bool = False
+    providers: Callable[[ProviderName], Provider] | None = None
+    """Tests inject providers; unset: :func:`provider_for` with the endpoint's settings."""
+
+    def provider(self, name: ProviderName | None = None) -> Provider:
+        chosen = name or self.settings.provider
+        if self.providers is not None:
+            return self.providers(chosen)
+        return provider_for(chosen, self.settings)
+
+
+def provider_for(name: ProviderName, settings: LlmSettings) -> Provider:
+    """One provider per process and settings: clients and pooled connections survive between turns."""
+    if name == "none":
+        raise ModelError("no language model is configured (llm.provider: none)")
+    key = (name, settings)
+    with _lock:
+        provider = _providers.get(key)
+        if provider is None:
+            provider = _build(name, settings)
+            _providers[key] = provider
+        return provider
+
+
+def _build(name: ProviderName, settings: LlmSettings) -> Provider:
+    if name == "bedrock":
+        from .bedrock import BedrockProvider
+
+        return BedrockProvider(
+            region=settings.region or None,
+            guardrail_id=settings.guardrail_id or None,
+            guardrail_version=settings.guardrail_version,
+            timeout_seconds=settings.timeout_seconds,
+        )
+    if not settings.base_url:
+        raise ModelError("no language model is configured (llm.base_url is empty)")
+    from ..settings import resolve_secret
+    from .openai import OpenAiProvider
+
+    return OpenAiProvider(base_url=settings.base_url, api_key=resolve_secret(settings.api_key or None))

@@ -76,8 +76,13 @@ def answer(
         if not calls or chosen is not None:
             result.text, result.chosen = "\n".join(spoken), chosen
             return result
-        messages.append({"role": "assistant", "content": text,
-                         "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]})  # fmt: skip
+        messages.append(
+            {
+                "role": "assistant",
+                "content": text,
+                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
+            }
+        )
         for call in calls:
             result.tool_calls.append(call.name)
             messages.append(_run_tool(tools.get(call.name), call, max(deadline - clock(), 0.001)))

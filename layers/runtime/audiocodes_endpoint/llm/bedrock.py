@@ -100,8 +100,9 @@ class BedrockProvider:
                 use = block["toolUse"]
                 events.append(ToolCall(use["toolUseId"], use["name"], dict(use.get("input") or {})))
         usage = answer.get("usage") or {}
-        events.append(Finished(answer.get("stopReason", "end_turn"), usage.get("inputTokens", 0),
-                               usage.get("outputTokens", 0)))  # fmt: skip
+        events.append(
+            Finished(answer.get("stopReason", "end_turn"), usage.get("inputTokens", 0), usage.get("outputTokens", 0))
+        )
         return events
 
 
@@ -131,8 +132,13 @@ def _events(stream: Any) -> Iterator[StreamEvent]:
             yield Finished(stop_reason, usage.get("inputTokens", 0), usage.get("outputTokens", 0))
             return
         else:
-            for name in ("internalServerException", "modelStreamErrorException", "throttlingException",
-                         "validationException", "serviceUnavailableException"):  # fmt: skip
+            for name in (
+                "internalServerException",
+                "modelStreamErrorException",
+                "throttlingException",
+                "validationException",
+                "serviceUnavailableException",
+            ):
                 if name in event:
                     raise ModelError(f"bedrock stream: {name}: {event[name].get('message', '')}")
     yield Finished(stop_reason)
@@ -154,8 +160,13 @@ def to_converse(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for message in messages:
         role = message["role"]
         if role == "tool":
-            block = {"toolResult": {"toolUseId": message["tool_call_id"], "content": [{"json": message["result"]}],
-                                    "status": "error" if message.get("error") else "success"}}  # fmt: skip
+            block = {
+                "toolResult": {
+                    "toolUseId": message["tool_call_id"],
+                    "content": [{"json": message["result"]}],
+                    "status": "error" if message.get("error") else "success",
+                }
+            }
             if converse and converse[-1]["role"] == "user" and "toolResult" in converse[-1]["content"][0]:
                 converse[-1]["content"].append(block)  # all results of one step in one message
             else:

@@ -53,8 +53,10 @@ class OpenAiProvider:
             body["temperature"] = request.temperature
         if request.tools:
             body["tools"] = [
-                {"type": "function", "function": {"name": t.name, "description": t.description,
-                                                  "parameters": t.parameters}}  # fmt: skip
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
                 for t in request.tools
             ]
         if request.json_output:
@@ -127,8 +129,11 @@ def _to_openai(message: dict[str, Any]) -> dict[str, Any]:
     converted: dict[str, Any] = {"role": message["role"], "content": message.get("content") or ""}
     if message.get("tool_calls"):
         converted["tool_calls"] = [
-            {"id": c["id"], "type": "function",
-             "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}  # fmt: skip
+            {
+                "id": c["id"],
+                "type": "function",
+                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+            }
             for c in message["tool_calls"]
         ]
     return converted

@@ -31,7 +31,7 @@ class SentenceSplitter:
             piece = self._buffer[start : match.start()]
             if _inside_tag(self._buffer[: match.start()]) or _ABBREVIATION.search(piece.rstrip("\"')]")):
                 continue
-            if len(piece.strip()) < self.min_chars and match.group().strip("\n") != "" or not piece.strip():
+            if not piece.strip() or (len(piece.strip()) < self.min_chars and match.group().strip("\n") != ""):
                 continue  # too short: joined with the next sentence (a paragraph break still flushes)
             ready.append(piece.strip())
             start = match.end()

@@ -167,7 +167,7 @@ class Llm(_ModelChoice):
             result = answer(
                 runtime.provider(self.provider),
                 request,
-                {t.name: Tool(ToolSpec(t.name, t.description, t.parameters), self._action(turn, t)) for t in self.tools},
+                {t.name: Tool(spec, self._action(turn, t)) for t, spec in zip(self.tools, request.tools, strict=True)},
                 on_sentence=speak if streaming else None,
                 min_sentence_chars=settings.min_sentence_chars,
                 max_steps=self.max_steps,
@@ -187,8 +187,11 @@ class Llm(_ModelChoice):
 
     def _continue(self, turn: Turn, result: Answer) -> Step:
         chosen = result.chosen
-        turn.result = {"text": result.text, "tool": chosen.name if chosen else None,
-                       "arguments": chosen.arguments if chosen else None}  # fmt: skip
+        turn.result = {
+            "text": result.text,
+            "tool": chosen.name if chosen else None,
+            "arguments": chosen.arguments if chosen else None,
+        }
         if chosen is not None:
             target = next(t.next for t in self.tools if t.name == chosen.name)
             return Next(target)
@@ -225,8 +228,12 @@ def _function_tool(turn: Turn, reference: str | None, arguments: dict[str, Any],
     if function is None:
         raise FlowError(f"no extension function {reference!r}")
     context = copy.deepcopy(turn.context)
-    available = {"args": arguments, "context": context, "input": copy.deepcopy(turn.input_data),
-                 "variables": dict(turn.options.variables)}  # fmt: skip
+    available = {
+        "args": arguments,
+        "context": context,
+        "input": copy.deepcopy(turn.input_data),
+        "variables": dict(turn.options.variables),
+    }
     limit = min(seconds, turn.options.code_timeout_seconds)
     value = extensions.call(function, available, limit)
     turn.context = context  # like a code node: changes made in place are kept when the call succeeds
@@ -239,7 +246,7 @@ def _http_tool(turn: Turn, http: ToolHttp, arguments: dict[str, Any], seconds: f
     node = node.model_copy(update={"timeout_seconds": min(http.timeout_seconds or seconds, seconds)})
     turn.args = arguments
     try:
-        result = node._request(turn)
+        result = node.fetch(turn)
     finally:
         turn.args = None
     return {key: result.get(key) for key in ("status", "ok", "body", "error") if key in result}
@@ -256,8 +263,11 @@ def _history(context: dict[str, Any], thread: str | None) -> list[dict[str, Any]
 def _remember(context: dict[str, Any], thread: str, said: str, answered: str, turns: int, chars: int) -> None:
     """Append the exchange; keep the last ``turns`` exchanges and at most ``chars`` characters."""
     threads = context.setdefault(HISTORY_KEY, {})
-    messages = [*_history(context, thread), {"role": "user", "content": said},
-                {"role": "assistant", "content": answered}]  # fmt: skip
+    messages = [
+        *_history(context, thread),
+        {"role": "user", "content": said},
+        {"role": "assistant", "content": answered},
+    ]
     messages = messages[-2 * turns :] if turns else []
     while messages and sum(len(m["content"]) for m in messages) > chars:
         messages = messages[2:]  # the oldest exchange first; user/assistant stay paired
@@ -284,12 +294,14 @@ class LlmExtract(_ModelChoice):
             schema = {"type": "object", "properties": self.slots}
             system = (
                 "Extract values from the user's message. Answer with one JSON object only, no prose, "
-                f"with exactly these keys; use null for anything the user did not say.\nJSON Schema: {json.dumps(schema)}"
+                "with exactly these keys; use null for anything the user did not say.\n"
+                f"JSON Schema: {json.dumps(schema)}"
             )
             if self.instructions:
                 system += "\n" + turn.text(self.instructions)
-            request = self._request(turn, system, [{"role": "user", "content": mask(turn.text(self.text))}],
-                                    json_output=True)  # fmt: skip
+            request = self._request(
+                turn, system, [{"role": "user", "content": mask(turn.text(self.text))}], json_output=True
+            )
             usage = Usage()
             result = answer(runtime.provider(self.provider), request, {}, max_steps=1, usage=usage)
             self._record(turn, usage)
@@ -319,9 +331,13 @@ class LlmExtract(_ModelChoice):
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
-    "array": (list,), "object": (dict,),
-}  # fmt: skip
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
 
 
 def parse_slots(text: str, slots: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -346,4 +362,3 @@ def parse_slots(text: str, slots: dict[str, dict[str, Any]]) -> dict[str, Any]:
             continue
         found[name] = value
     return found
-

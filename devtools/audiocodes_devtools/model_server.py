@@ -109,8 +109,12 @@ class ModelServer:
                 for index, (name, arguments) in enumerate(reply.tool_calls):
                     text = json.dumps(arguments)
                     half = len(text) // 2  # arguments arrive in pieces, as real servers send them
-                    first = {"index": index, "id": f"call_{index}", "type": "function",
-                             "function": {"name": name, "arguments": text[:half]}}  # fmt: skip
+                    first = {
+                        "index": index,
+                        "id": f"call_{index}",
+                        "type": "function",
+                        "function": {"name": name, "arguments": text[:half]},
+                    }
                     self._event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [first]}}]})
                     rest = {"index": index, "function": {"arguments": text[half:]}}
                     self._event({**base, "choices": [{"index": 0, "delta": {"tool_calls": [rest]}}]})

@@ -23,9 +23,12 @@ from botocore.stub import Stubber
 def _header(name: str, value: str) -> bytes:
     encoded_name, encoded_value = name.encode(), value.encode()
     return (
-        struct.pack("B", len(encoded_name)) + encoded_name + b"\x07" + struct.pack(">H", len(encoded_value))
+        struct.pack("B", len(encoded_name))
+        + encoded_name
+        + b"\x07"
+        + struct.pack(">H", len(encoded_value))
         + encoded_value
-    )  # fmt: skip
+    )
 
 
 def encode(event_type: str, payload: dict[str, Any], message_type: str = "event") -> bytes:
@@ -70,8 +73,15 @@ def text_events(*texts: str, tokens: tuple[int, int] = (11, 7), stop: str = "end
     events: list[tuple[str, dict[str, Any]]] = [("messageStart", {"role": "assistant"})]
     events += [("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in texts]
     events += [("contentBlockStop", {"contentBlockIndex": 0}), ("messageStop", {"stopReason": stop})]
-    events.append(("metadata", {"usage": {"inputTokens": tokens[0], "outputTokens": tokens[1],
-                                          "totalTokens": sum(tokens)}, "metrics": {"latencyMs": 5}}))  # fmt: skip
+    events.append(
+        (
+            "metadata",
+            {
+                "usage": {"inputTokens": tokens[0], "outputTokens": tokens[1], "totalTokens": sum(tokens)},
+                "metrics": {"latencyMs": 5},
+            },
+        )
+    )
     return events
 
 

@@ -26,8 +26,13 @@ def stubbed(**options):
 
 
 def request(**more):
-    return ModelRequest(model="eu.amazon.nova-lite-v1:0", system="Be brief.",
-                        messages=[{"role": "user", "content": "What is my balance?"}], max_tokens=300, **more)  # fmt: skip
+    return ModelRequest(
+        model="eu.amazon.nova-lite-v1:0",
+        system="Be brief.",
+        messages=[{"role": "user", "content": "What is my balance?"}],
+        max_tokens=300,
+        **more,
+    )
 
 
 def test_streamed_text_usage_and_the_converse_stream_request():
@@ -47,11 +52,12 @@ def test_streamed_text_usage_and_the_converse_stream_request():
                     }
                 }
             ]
-        },  # fmt: skip
+        },
         "guardrailConfig": {"guardrailIdentifier": "gr-123", "guardrailVersion": "2", "streamProcessingMode": "sync"},
     }
-    stub.add_response("converse_stream", {"stream": converse_stream(text_events("Your balance ", "is 12 euros."))},
-                      expected)  # fmt: skip
+    stub.add_response(
+        "converse_stream", {"stream": converse_stream(text_events("Your balance ", "is 12 euros."))}, expected
+    )
     with stub:
         events = list(provider.stream(request(temperature=0.2, tools=(BALANCE,))))
     stub.assert_no_pending_responses()
@@ -77,8 +83,11 @@ def test_a_tool_use_block_streamed_in_pieces_becomes_one_call():
     stub.add_response("converse_stream", {"stream": converse_stream(events, chunk=3)})
     with stub:
         got = list(provider.stream(request(tools=(BALANCE,))))
-    assert got == [TextDelta("Let me check."), ToolCall("t1", "get_balance", {"account": "12345"}),
-                   Finished("tool_use", 30, 9)]  # fmt: skip
+    assert got == [
+        TextDelta("Let me check."),
+        ToolCall("t1", "get_balance", {"account": "12345"}),
+        Finished("tool_use", 30, 9),
+    ]
 
 
 def test_the_tool_loop_sends_results_back_as_tool_result_blocks():
@@ -108,26 +117,30 @@ def test_the_tool_loop_sends_results_back_as_tool_result_blocks():
                     }
                 }
             ]
-        },  # fmt: skip
+        },
         "messages": [
             {"role": "user", "content": [{"text": "What is my balance?"}]},
             {
                 "role": "assistant",
                 "content": [{"toolUse": {"toolUseId": "t1", "name": "get_balance", "input": {"account": "1"}}}],
-            },  # fmt: skip
+            },
             {
                 "role": "user",
                 "content": [
                     {"toolResult": {"toolUseId": "t1", "content": [{"json": {"euros": 12}}], "status": "success"}}
                 ],
-            },  # fmt: skip
+            },
         ],
     }
     stub.add_response("converse_stream", {"stream": converse_stream(text_events("You have 12 euros."))}, second)
     usage = Usage()
     with stub:
-        result = answer(provider, request(tools=(BALANCE,)),
-                        {"get_balance": Tool(BALANCE, lambda args, _left: {"euros": 12})}, usage=usage)  # fmt: skip
+        result = answer(
+            provider,
+            request(tools=(BALANCE,)),
+            {"get_balance": Tool(BALANCE, lambda args, _left: {"euros": 12})},
+            usage=usage,
+        )
     stub.assert_no_pending_responses()
     assert result.text == "You have 12 euros." and result.tool_calls == ["get_balance"]
     assert (usage.tokens_in, usage.tokens_out, usage.calls) == (31, 12, 2)
@@ -165,7 +178,7 @@ def test_converse_without_streaming_gives_the_same_events():
             "messages": [{"role": "user", "content": [{"text": "What is my balance?"}]}],
             "system": [{"text": "Be brief."}],
             "inferenceConfig": {"maxTokens": 300},
-        },  # fmt: skip
+        },
     )
     with stub:
         assert provider.complete(request()) == [TextDelta("Hello."), Finished("guardrail_intervened", 4, 2)]

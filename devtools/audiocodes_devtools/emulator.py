@@ -149,6 +149,8 @@ class Emulator:
         os.environ.setdefault("ACCOUNTS_API_URL", f"http://127.0.0.1:{stub.server_port}")
         # The demo endpoints let their HTTP nodes reach the stub on 127.0.0.1 only when this is set.
         os.environ.setdefault("LOCAL_ALLOW_PRIVATE_NETWORK", "true")
+        # moto has no Bedrock: demo-llm uses the OpenAI-compatible server in LLM_BASE_URL, or none.
+        os.environ.setdefault("LLM_PROVIDER", "openai" if os.environ.get("LLM_BASE_URL") else "none")
         resources = {**self._create_tables(), **self._create_queues(), "AWS::Region": LOCAL_REGION}
         resources["AccountsApiUrl"] = os.environ["ACCOUNTS_API_URL"]  # the template parameter, locally the stub
         resources |= dict.fromkeys({r.api_logical_id for r in self.template.websocket_routes()}, "local")

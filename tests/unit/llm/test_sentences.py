@@ -9,10 +9,15 @@ def feed_all(pieces, min_chars=20):
     return out, splitter.flush()
 
 
-def test_a_sentence_is_ready_when_the_space_after_its_end_arrives():
+def test_a_sentence_is_ready_the_moment_its_end_arrives():
     out, rest = feed_all(["Your balance is", " 120 euros.", " Anything", " else I can do?"])
-    assert out == [(2, "Your balance is 120 euros.")]
-    assert rest == "Anything else I can do?"
+    assert out == [(1, "Your balance is 120 euros."), (3, "Anything else I can do?")]
+    assert rest is None
+
+
+def test_a_number_at_the_end_of_what_arrived_waits_for_the_next_piece():
+    out, rest = feed_all(["The rate today is 3.", "5 percent, fixed. ", "Good"])
+    assert out == [(1, "The rate today is 3.5 percent, fixed.")] and rest == "Good"
 
 
 def test_short_sentences_wait_for_the_next_one():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..flows.loader import load_intents
 from ..flows.nlu import IntentsFile, NluResult
 from .agent import answer
 from .runtime import provider_for
@@ -34,10 +35,11 @@ class LlmIntentConnector:
 
     @classmethod
     def load(cls, agent_dir: Path, settings: LlmSettings) -> LlmIntentConnector:
-        import yaml
-
         path = agent_dir / "intents.yaml"
-        spec = IntentsFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        errors: list[str] = []
+        spec = load_intents(path, errors)  # the loader's reader: `yes:` is an intent name, not True
+        if errors:
+            raise ValueError("; ".join(errors))
         if not spec.intents:
             raise ValueError(f"{path}: no intents to classify")
         return cls(spec, settings)

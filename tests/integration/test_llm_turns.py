@@ -18,7 +18,8 @@ pytestmark = pytest.mark.usefixtures("analytics_table")  # the table the Bot API
 
 
 @pytest.fixture
-def llm_demo(rt: Any, monkeypatch: pytest.MonkeyPatch):
+def llm_demo(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    rt: Any = request.getfixturevalue("rt")
     with model_server() as server:
         demo = rt.endpoints["demo"]
         settings = LlmSettings(provider="openai", base_url=server.base_url, model="local")

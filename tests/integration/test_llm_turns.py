@@ -19,11 +19,11 @@ pytestmark = pytest.mark.usefixtures("analytics_table")  # the table the Bot API
 
 @pytest.fixture
 def llm_demo(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    rt: Any = request.getfixturevalue("rt")
+    runtime: Any = request.getfixturevalue("rt")
     with model_server() as server:
-        demo = rt.endpoints["demo"]
+        demo = runtime.endpoints["demo"]
         settings = LlmSettings(provider="openai", base_url=server.base_url, model="local")
-        monkeypatch.setitem(rt.endpoints, "demo", demo.model_copy(update={"flow": "assistant", "llm": settings}))
+        monkeypatch.setitem(runtime.endpoints, "demo", demo.model_copy(update={"flow": "assistant", "llm": settings}))
         yield server
 
 

@@ -335,15 +335,16 @@ loaded on the first request, not at import; the first requests of a fresh proces
 
 
 def extra_sections(async_turns: int) -> list[str]:
-    """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, and the
-    cost of decoding bodies at the edge."""
-    from bench import async_latency, cold_start, decoding, nlu_accuracy
+    """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, the
+    cost of decoding bodies at the edge, and generative answers spoken as they stream."""
+    from bench import async_latency, cold_start, decoding, llm_latency, nlu_accuracy
 
     return [
         nlu_accuracy.render(nlu_accuracy.measure()),
         async_latency.render(async_latency.measure(async_turns)),
         cold_start.render(cold_start.available() or cold_start.measure()),
         decoding.render(decoding.measure()),
+        llm_latency.render(llm_latency.measure()),
     ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .types import Finished, ModelError, ModelRequest, StreamEvent, TextDelta, ToolCall
@@ -35,9 +35,10 @@ def _shared_client() -> httpx.Client:
 
 
 class OpenAiProvider:
-    def __init__(self, *, base_url: str, api_key: str | None = None) -> None:
+    def __init__(self, *, base_url: str, api_key: str | Callable[[], str | None] | None = None) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.api_key = api_key
+        """The key, or a function that gives it (a secret reference, resolved per call through its cache)."""
 
     def body(self, request: ModelRequest) -> dict[str, Any]:
         messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
@@ -67,8 +68,9 @@ class OpenAiProvider:
         import httpx
 
         headers = {"Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
+        api_key = self.api_key() if callable(self.api_key) else self.api_key
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         try:
             with _shared_client().stream(
                 "POST", self.url, json=self.body(request), headers=headers, timeout=request.timeout_seconds

@@ -57,4 +57,6 @@ def _build(name: ProviderName, settings: LlmSettings) -> Provider:
     from ..settings import resolve_secret
     from .openai import OpenAiProvider
 
-    return OpenAiProvider(base_url=settings.base_url, api_key=resolve_secret(settings.api_key or None))
+    reference = settings.api_key or None
+    # resolved on every call: Parameters caches it for 5 minutes, so a rotated key is picked up
+    return OpenAiProvider(base_url=settings.base_url, api_key=lambda: resolve_secret(reference))

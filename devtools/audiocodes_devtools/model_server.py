@@ -4,7 +4,7 @@ For tests and the bench: it answers ``POST /v1/chat/completions`` (``stream: tru
 scripted reply, one SSE ``data:`` line per piece with a pause between pieces, as a model server does
 (OpenAI API reference, chat completions streaming: ``choices[0].delta.content``,
 ``delta.tool_calls``, ``finish_reason``, a last ``usage`` chunk, then ``data: [DONE]``). It keeps
-every request and the ``time.monotonic()`` at which each piece was written, so a test can compare
+every request and the ``time.monotonic()`` at which each piece was about to be written, so a test can compare
 when the caller heard a sentence with when the model produced it.
 """
 
@@ -38,7 +38,7 @@ class Served:
     body: dict[str, Any]
     headers: dict[str, str]
     written_at: list[float] = field(default_factory=list)
-    """``time.monotonic()`` after each piece was flushed to the socket."""
+    """``time.monotonic()`` just before each piece was written to the socket."""
     ended_at: float | None = None
 
 
@@ -104,8 +104,9 @@ class ModelServer:
                 for piece in reply.pieces:
                     if reply.delay:
                         time.sleep(reply.delay)
-                    self._event({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
+                    # stamped before the write: a client can only have it after this time
                     served.written_at.append(time.monotonic())
+                    self._event({**base, "choices": [{"index": 0, "delta": {"content": piece}}]})
                 for index, (name, arguments) in enumerate(reply.tool_calls):
                     text = json.dumps(arguments)
                     half = len(text) // 2  # arguments arrive in pieces, as real servers send them

@@ -8,12 +8,12 @@ spent (then :class:`ModelError`, and the node speaks its fallback).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .sentences import SentenceSplitter
-from .types import Finished, ModelError, ModelRequest, Provider, TextDelta, ToolCall, ToolSpec, Usage
+from .types import Finished, ModelError, ModelRequest, Provider, StreamEvent, TextDelta, ToolCall, ToolSpec, Usage
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def answer(
             raise ModelError(f"no answer within {request.timeout_seconds:g} s")
         splitter = SentenceSplitter(min_sentence_chars)
         text, calls, started = "", [], clock()
-        for event in provider.stream(replace(request, messages=messages, timeout_seconds=left)):
+        for event in _guarded(provider.stream(replace(request, messages=messages, timeout_seconds=left))):
             if isinstance(event, TextDelta):
                 text += event.text
                 for sentence in splitter.feed(event.text) if on_sentence else ():
@@ -87,6 +87,21 @@ def answer(
             result.tool_calls.append(call.name)
             messages.append(_run_tool(tools.get(call.name), call, max(deadline - clock(), 0.001)))
     raise ModelError(f"no answer within {max_steps} model calls (tool step budget)")
+
+
+def _guarded(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
+    """The provider's events; anything it raises is a ModelError (the fallback, not a failed call).
+    What the loop's own callbacks raise (a failed push) passes through untouched."""
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return
+        except ModelError:
+            raise
+        except Exception as error:  # a transport or parsing error the provider did not foresee
+            raise ModelError(f"{type(error).__name__}: {error}") from error
+        yield event
 
 
 def _run_tool(tool: Tool | None, call: ToolCall, seconds_left: float) -> dict[str, Any]:

@@ -151,15 +151,13 @@ class Llm(_ModelChoice):
         history = _history(turn.context, self.history)
         request = self._request(
             turn,
-            turn.text(self.system),
+            mask(turn.text(self.system)),  # templates may put caller data into it too
             [*history, {"role": "user", "content": prompt}],
             tools=tuple(ToolSpec(t.name, t.description, t.parameters) for t in self.tools),
         )
         usage = Usage()
-        sent: list[str] = []
 
         def speak(sentence: str) -> None:
-            sent.append(sentence)
             turn.send(message(sentence))
 
         streaming = runtime.streaming and self.speak
@@ -298,7 +296,7 @@ class LlmExtract(_ModelChoice):
                 f"JSON Schema: {json.dumps(schema)}"
             )
             if self.instructions:
-                system += "\n" + turn.text(self.instructions)
+                system += "\n" + mask(turn.text(self.instructions))
             request = self._request(
                 turn, system, [{"role": "user", "content": mask(turn.text(self.text))}], json_output=True
             )

@@ -34,5 +34,5 @@ def test_a_failing_push_is_not_turned_into_a_model_error():
     def push(sentence):
         raise PushFailed(sentence)
 
-    with pytest.raises(PushFailed, match="A sentence that is long enough."):
+    with pytest.raises(PushFailed, match=r"A sentence that is long enough\."):
         answer(Talking(), REQUEST, {}, on_sentence=push)

@@ -133,17 +133,73 @@ def test_the_tool_loop_sends_results_back_as_tool_result_blocks():
         ],
     }
     stub.add_response("converse_stream", {"stream": converse_stream(text_events("You have 12 euros."))}, second)
-    usage = Usage()
+    usage, spoken = Usage(), []
     with stub:
         result = answer(
             provider,
             request(tools=(BALANCE,)),
             {"get_balance": Tool(BALANCE, lambda args, _left: {"euros": 12})},
+            on_sentence=spoken.append,
+            min_sentence_chars=1,
             usage=usage,
         )
     stub.assert_no_pending_responses()
-    assert result.text == "You have 12 euros." and result.tool_calls == ["get_balance"]
+    assert result.text == "You have 12 euros." and result.tool_calls == ["get_balance"] and spoken == [result.text]
     assert (usage.tokens_in, usage.tokens_out, usage.calls) == (31, 12, 2)
+
+
+def test_an_answer_nobody_hears_as_it_streams_uses_converse_tools_and_the_guardrail_included():
+    provider, stub = stubbed(guardrail_id="gr-9")
+    base = {
+        "modelId": "eu.amazon.nova-lite-v1:0",
+        "system": [{"text": "Be brief."}],
+        "inferenceConfig": {"maxTokens": 300},
+        "toolConfig": {
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": "get_balance",
+                        "description": "The caller's balance",
+                        "inputSchema": {"json": BALANCE.parameters},
+                    }
+                }
+            ]
+        },
+        "guardrailConfig": {"guardrailIdentifier": "gr-9", "guardrailVersion": "DRAFT"},
+    }
+    use = {"toolUse": {"toolUseId": "t7", "name": "get_balance", "input": {"account": "9"}}}
+    stub.add_response(
+        "converse",
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "Checking."}, use]}},
+            "stopReason": "tool_use",
+            "usage": {"inputTokens": 5, "outputTokens": 3, "totalTokens": 8},
+            "metrics": {"latencyMs": 1},
+        },
+        {**base, "messages": [{"role": "user", "content": [{"text": "What is my balance?"}]}]},
+    )
+    result_block = {"toolResult": {"toolUseId": "t7", "content": [{"json": {"result": 12}}], "status": "success"}}
+    stub.add_response(
+        "converse",
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "12 euros."}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 9, "outputTokens": 2, "totalTokens": 11},
+            "metrics": {"latencyMs": 1},
+        },
+        {
+            **base,
+            "messages": [
+                {"role": "user", "content": [{"text": "What is my balance?"}]},
+                {"role": "assistant", "content": [{"text": "Checking."}, use]},
+                {"role": "user", "content": [result_block]},
+            ],
+        },
+    )
+    with stub:
+        result = answer(provider, request(tools=(BALANCE,)), {"get_balance": Tool(BALANCE, lambda args, _left: 12)})
+    stub.assert_no_pending_responses()
+    assert result.text == "Checking.\n12 euros." and result.tool_calls == ["get_balance"]
 
 
 def test_an_exception_inside_the_stream_is_a_model_error():

@@ -55,7 +55,8 @@ def answer(
             raise ModelError(f"no answer within {request.timeout_seconds:g} s")
         splitter = SentenceSplitter(min_sentence_chars)
         text, calls, started = "", [], clock()
-        for event in _guarded(provider.stream(replace(request, messages=messages, timeout_seconds=left))):
+        asked = replace(request, messages=messages, timeout_seconds=left, stream=on_sentence is not None)
+        for event in _guarded(provider.stream(asked)):
             if isinstance(event, TextDelta):
                 text += event.text
                 for sentence in splitter.feed(event.text) if on_sentence else ():

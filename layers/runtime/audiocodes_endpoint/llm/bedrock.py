@@ -78,6 +78,9 @@ class BedrockProvider:
     def stream(self, request: ModelRequest) -> Iterator[StreamEvent]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        if not request.stream:
+            yield from self.complete(request)
+            return
         try:
             answer = self.client.converse_stream(**self.arguments(request, streaming=True))
             yield from _events(answer["stream"])

@@ -34,6 +34,14 @@ def _shared_client() -> httpx.Client:
         return _client
 
 
+def reset_shared_client() -> None:
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
 class OpenAiProvider:
     def __init__(self, *, base_url: str, api_key: str | Callable[[], str | None] | None = None) -> None:
         self.url = base_url.rstrip("/") + "/chat/completions"

@@ -42,6 +42,16 @@ def provider_for(name: ProviderName, settings: LlmSettings) -> Provider:
         return provider
 
 
+def reset_clients() -> None:
+    """Forget providers and close pooled model connections (after a SnapStart restore no socket or
+    client may come from the snapshot); they are made again on first use."""
+    from . import openai
+
+    with _lock:
+        _providers.clear()
+    openai.reset_shared_client()
+
+
 def _build(name: ProviderName, settings: LlmSettings) -> Provider:
     if name == "bedrock":
         from .bedrock import BedrockProvider
@@ -54,9 +64,21 @@ def _build(name: ProviderName, settings: LlmSettings) -> Provider:
         )
     if not settings.base_url:
         raise ModelError("no language model is configured (llm.base_url is empty)")
-    from ..settings import resolve_secret
     from .openai import OpenAiProvider
 
     reference = settings.api_key or None
     # resolved on every call: Parameters caches it for 5 minutes, so a rotated key is picked up
-    return OpenAiProvider(base_url=settings.base_url, api_key=lambda: resolve_secret(reference))
+    return OpenAiProvider(base_url=settings.base_url, api_key=lambda: _api_key(reference))
+
+
+def _api_key(reference: str | None) -> str | None:
+    """The key; an ``env:`` variable that is not set means no key (local model servers need none,
+    and a server that does answers 401: the node's fallback). Other references must resolve."""
+    from ..settings import SecretUnavailable, resolve_secret
+
+    try:
+        return resolve_secret(reference)
+    except SecretUnavailable:
+        if reference is not None and reference.startswith("env:"):
+            return None
+        raise

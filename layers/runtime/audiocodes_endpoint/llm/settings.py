@@ -29,7 +29,8 @@ class LlmSettings(BaseModel):
     base_url: str = ""
     """OpenAI-compatible: e.g. ``http://127.0.0.1:8080/v1`` (``/chat/completions`` is appended)."""
     api_key: Annotated[str, StringConstraints(pattern=r"^((env|ssm|secretsmanager):\S+)?$")] = ""
-    """OpenAI-compatible: a secret reference (``env:``, ``ssm:``, ``secretsmanager:``), never the key."""
+    """OpenAI-compatible: a secret reference (``env:``, ``ssm:``, ``secretsmanager:``), never the key;
+    an ``env:`` variable that is not set sends no key."""
     guardrail_id: str = ""
     """Bedrock Guardrail identifier applied to every call (empty: none)."""
     guardrail_version: str = "DRAFT"

@@ -30,6 +30,8 @@ class ModelRequest:
     timeout_seconds: float = 10.0
     json_output: bool = False
     """Ask for a JSON object (extraction, classification)."""
+    stream: bool = True
+    """False when nobody speaks the answer as it arrives: a provider may answer in one piece."""
 
 
 @dataclass(frozen=True)

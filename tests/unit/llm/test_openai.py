@@ -106,3 +106,14 @@ def test_the_step_budget_ends_a_tool_loop():
         with pytest.raises(ModelError, match="step budget"):
             answer(provider, ask(tools=(WEATHER,)), {"weather": Tool(WEATHER, lambda a, s: {})}, max_steps=2)
         assert len(server.served) == 2
+
+
+def test_providers_are_kept_per_settings_and_made_anew_after_a_reset():
+    from audiocodes_endpoint.llm.runtime import reset_clients
+
+    settings = LlmSettings(provider="openai", base_url="http://127.0.0.1:9/v1")
+    first = provider_for("openai", settings)
+    assert provider_for("openai", settings) is first
+    assert provider_for("openai", settings.model_copy(update={"model": "other"})) is not first
+    reset_clients()
+    assert provider_for("openai", settings) is not first

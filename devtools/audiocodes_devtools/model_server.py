@@ -123,9 +123,9 @@ class ModelServer:
                 self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
                 usage = {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1]}
                 self._event({**base, "choices": [], "usage": {**usage, "total_tokens": sum(reply.usage)}})
+                served.ended_at = time.monotonic()  # before the write, as written_at
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
-                served.ended_at = time.monotonic()
 
         return Handler
 

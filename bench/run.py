@@ -366,10 +366,10 @@ def replace_section(report: Path, section: str) -> None:
 
 def extra_sections(async_turns: int) -> list[str]:
     """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, the cost
-    of decoding bodies at the edge, the cost of OAuth 2.0 bot authentication, and the emulator under load
-    (in a fresh process: it loads the handler against the emulator's moto, which must not meet this
-    process's mock_aws)."""
-    from bench import async_latency, bot_auth, cold_start, decoding, emulator_load, nlu_accuracy
+    of decoding bodies at the edge, the cost of OAuth 2.0 bot authentication, generative answers spoken as
+    they stream, and the emulator under load (in a fresh process: it loads the handler against the
+    emulator's moto, which must not meet this process's mock_aws)."""
+    from bench import async_latency, bot_auth, cold_start, decoding, emulator_load, llm_latency, nlu_accuracy
 
     load = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "emulator_load.py"), "--json"],
@@ -383,6 +383,7 @@ def extra_sections(async_turns: int) -> list[str]:
         decoding.render(decoding.measure()),
         bot_auth.render(bot_auth.measure()),
         emulator_load.render(json.loads(load.stdout.strip().splitlines()[-1])),
+        llm_latency.render(llm_latency.measure()),
     ]
 
 

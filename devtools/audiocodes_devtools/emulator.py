@@ -152,6 +152,8 @@ class Emulator:
         self.oauth = oauth_issuer.start(int(os.environ.get("OAUTH_PORT", "3002")))
         self._stoppers.append(self.oauth.stop)
         os.environ.setdefault("LOCAL_OAUTH_ISSUER", self.oauth.url)
+        # moto has no Bedrock: demo-llm uses the OpenAI-compatible server in LLM_BASE_URL, or none.
+        os.environ.setdefault("LLM_PROVIDER", "openai" if os.environ.get("LLM_BASE_URL") else "none")
         resources = self._create_resources()
         self.websockets.start()
         self._stoppers.append(self.websockets.stop)

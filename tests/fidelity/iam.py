@@ -26,6 +26,12 @@ PREFIXES = {
     "comprehend": "comprehend",
     "lexv2-runtime": "lex",
     "kms": "kms",
+    "bedrock-runtime": "bedrock",
+}
+# Operations authorized by an action of another name (Bedrock: "Actions, resources and condition keys").
+ACTIONS = {
+    ("bedrock-runtime", "Converse"): "bedrock:InvokeModel",
+    ("bedrock-runtime", "ConverseStream"): "bedrock:InvokeModelWithResponseStream",
 }
 
 
@@ -33,7 +39,7 @@ def action_of(service: str, operation: str) -> str:
     """The IAM action an API operation needs (the WebSocket management API has one for all)."""
     if service == "apigatewaymanagementapi":
         return "execute-api:ManageConnections"
-    return f"{PREFIXES[service]}:{operation}"
+    return ACTIONS.get((service, operation)) or f"{PREFIXES[service]}:{operation}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,15 @@ NOT_REPLAYED = [
     Unreplayed(TURNS, "dynamodb", "GetItem", "SessionsTable",
                ("layers/runtime/audiocodes_endpoint/conversation.py", "seen = store.get(token, conversation)"),
                "a turn that finds the call's lease taken re-reads the session while it waits in line"),
+    Unreplayed(TURNS, "bedrock-runtime", "ConverseStream", "",
+               ("layers/runtime/audiocodes_endpoint/llm/bedrock.py", ".converse_stream("),
+               "llm nodes on Bedrock in async mode; moto has no Bedrock (tests: botocore Stubber)"),
+    Unreplayed(TURNS, "bedrock-runtime", "Converse", "",
+               ("layers/runtime/audiocodes_endpoint/llm/bedrock.py", ".converse("),
+               "llm nodes on Bedrock (the sync path), llm_extract and the llm NLU connector"),
+    Unreplayed(TURNS, "bedrock-runtime", "ApplyGuardrail", "",
+               ("layers/runtime/audiocodes_endpoint/llm/bedrock.py", '"guardrailConfig"'),
+               "llm.guardrail_id: Converse with guardrailConfig needs bedrock:ApplyGuardrail"),
     Unreplayed(("InjectNotifyFunction",), "dynamodb", "PutItem", "SessionsTable",
                ("functions/inject_notify/app.py", "DynamoDBPersistenceLayer("),
                "Idempotency-Key: Powertools writes the idempotency record"),

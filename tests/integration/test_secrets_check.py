@@ -23,17 +23,18 @@ def test_lists_every_reference_and_prints_a_working_command_for_each_missing_one
     status = secrets_check.main(["--agent", str(ROOT / "agent")])
     output = capsys.readouterr().out
 
-    # Then it fails, lists all four references, and says which three are missing
+    # Then it fails, lists all five references, and says which four are missing
     assert status == 1
     rows = [line.split() for line in output.splitlines() if not line.startswith(" ")][:-1]
     assert sorted((row[0], row[1], row[2]) for row in rows) == [
         ("MISSING", "demo-async", "bot_token"),
         ("MISSING", "demo-async", "inject_api_key"),
+        ("MISSING", "demo-llm", "bot_token"),
         ("MISSING", "demo-translated", "bot_token"),
         ("OK", "demo", "bot_token"),
     ]
     commands = [shlex.split(line.strip()) for line in output.splitlines() if line.startswith("    aws ")]
-    assert len(commands) == 3
+    assert len(commands) == 4
 
     # When each printed command is run (here through boto3, with a value in place of the placeholder)
     for command in commands:

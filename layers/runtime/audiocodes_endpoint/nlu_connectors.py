@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from .flows.extensions import Extensions, call
 from .flows.nlu import NluConnector, NluResult
+from .llm.settings import LlmSettings
 from .observability import count, logger
 from .privacy import error_name
 
@@ -45,7 +46,7 @@ class NluSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    connector: Literal["builtin", "lex", "code", "none"] = "builtin"
+    connector: Literal["builtin", "lex", "code", "llm", "none"] = "builtin"
     threshold: float | None = Field(default=None, ge=0, le=1)
     """Minimum score for an intent to count, for any connector; unset keeps the connector's own
     (the built-in matcher's ``agent/intents.yaml`` threshold; Lex's confidence threshold)."""
@@ -55,11 +56,16 @@ class NluSettings(BaseModel):
     ``function(*, text: str, language: str | None) -> dict | NluResult | None``."""
     timeout_seconds: float = Field(default=2.0, gt=0, le=10)
     """Time limit of a ``code`` connector call."""
+    llm: LlmSettings | None = None
+    """For ``llm``: the model that classifies (often a smaller one than the flow's), few-shot from
+    ``agent/intents.yaml``."""
 
     @model_validator(mode="after")
     def _connector_has_its_settings(self) -> NluSettings:
         if self.connector == "lex" and self.lex is None:
             raise ValueError("lex: required when connector is lex (bot_id, bot_alias_id, locale_id)")
+        if self.connector == "llm" and self.llm is None:
+            raise ValueError("llm: required when connector is llm (provider, model, ...)")
         if self.connector == "code" and self.function is None:
             raise ValueError("function: required when connector is code (module.function)")
         return self
@@ -86,6 +92,14 @@ def connector_for(
     elif settings.connector == "lex":
         assert settings.lex is not None  # the settings validator guarantees it
         connector = LexConnector(settings.lex, client=lex_client)
+    elif settings.connector == "llm":
+        assert settings.llm is not None
+        from .llm.intents import LlmIntentConnector
+
+        try:
+            connector = LlmIntentConnector.load(agent_dir, settings.llm)
+        except (OSError, ValueError) as error:
+            raise NluSetupError(f"nlu.llm: {error}") from error
     else:
         assert settings.function is not None
         connector = CodeConnector.load(settings.function, agent_dir, settings.timeout_seconds)

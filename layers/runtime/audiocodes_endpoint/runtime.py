@@ -103,6 +103,7 @@ def prepare(secrets: Callable[[EndpointSettings], list[str | None]] | None = Non
 def reconnect() -> None:
     """(Re)create the network clients: at init, and after a SnapStart restore (none may come from the snapshot)."""
     from .flows.nodes.http import reset_shared_client
+    from .llm.runtime import reset_clients as reset_llm_clients
     from .settings import connect_secret_stores
 
     built = runtime()
@@ -117,6 +118,7 @@ def reconnect() -> None:
         built.pusher.connect()
     connect_secret_stores()
     reset_shared_client()
+    reset_llm_clients()
 
 
 def _connect(store: object) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from .call_handling import BotDelaySettings, CallEventSettings, OnErrorSettings, check_call_events, check_targets
+from .llm.settings import LlmSettings
 from .nlu_connectors import NluSettings
 from .privacy import DataProtectionSettings
 from .session_policy import SessionPolicySettings
@@ -152,6 +153,8 @@ class EndpointSettings(_Strict):
     data_protection: DataProtectionSettings = DataProtectionSettings()
     nlu: NluSettings = NluSettings()
     translation: TranslationSettings = TranslationSettings()
+    llm: LlmSettings | None = None
+    """The language model of ``llm`` / ``llm_extract`` nodes; unset: they answer with their fallback."""
 
     @model_validator(mode="after")
     def _credentials_for_auth(self) -> EndpointSettings:

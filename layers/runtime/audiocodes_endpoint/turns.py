@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .call_handling import event_actions, failure_activities
 from .deadline import Deadline
 from .flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
+from .llm.turns import llm_metrics, llm_runtime
 from .observability import count, logger, measure
 from .protocol import Activity
 from .session_policy import check_call_limit
@@ -229,7 +230,7 @@ class TurnRunner:
             self._fail(endpoint, session, collect)
             return self._record(endpoint, session, inp, started, collect.produced[already:], outcome="error")
         record = self._record(endpoint, session, inp, started, collect.produced[already:])
-        return replace(record, node_path=tuple(result.path))
+        return replace(record, node_path=tuple(result.path), **llm_metrics(result.metrics))
 
     @staticmethod
     def _fail(endpoint: EndpointSettings, session: Session, collect: Collector) -> None:
@@ -356,4 +357,5 @@ def turn_options(endpoint: EndpointSettings) -> TurnOptions:
             **detection_session_params(endpoint.translation),
         },
         default_region=endpoint.default_region,
+        llm=llm_runtime(endpoint),
     )

@@ -55,7 +55,7 @@ def test_schema_rejects_what_the_loader_rejects(flow: dict[str, object]) -> None
 
 def test_validate_command_ok(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(DEMO_AGENT)]) == 0
-    assert "OK (async_demo, main; 6 intents; 0 warning(s))" in capsys.readouterr().out
+    assert "OK (assistant, async_demo, main; 6 intents; 0 warning(s))" in capsys.readouterr().out
 
 
 def test_validate_command_reports_errors_and_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

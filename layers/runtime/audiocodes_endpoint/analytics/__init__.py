@@ -59,6 +59,11 @@ class TurnRecord:
     """Epoch seconds; set by :func:`prepare` from ``retention_days`` (the table's TTL attribute)."""
     in_summary: bool = True
     """False for transcript-only records (``collect_analytics`` off): summaries skip them."""
+    llm_tokens_in: int | None = None
+    """Language-model tokens sent, summed over the turn's model calls (``None``: no model was asked)."""
+    llm_tokens_out: int | None = None
+    llm_latency_ms: int | None = None
+    """Time spent waiting for the model's answers in the turn."""
 
 
 class AnalyticsStore(Protocol):
@@ -91,7 +96,8 @@ def prepare(record: TurnRecord, settings: DataProtectionSettings, now: float) ->
     )
     if not settings.collect_analytics:
         # A transcript keeps what was said and how the turn ended, none of the measurements.
-        stored = replace(stored, flow=None, node_path=(), intent=None, intent_score=None, latency_ms=0)
+        stored = replace(stored, flow=None, node_path=(), intent=None, intent_score=None, latency_ms=0,
+                         llm_tokens_in=None, llm_tokens_out=None, llm_latency_ms=None)  # fmt: skip
     return stored
 
 

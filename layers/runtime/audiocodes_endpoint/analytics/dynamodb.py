@@ -82,6 +82,9 @@ class DynamoDBAnalyticsStore:
         return not record.expires_at or record.expires_at > self._clock()
 
 
+LLM_FIELDS = ("llm_tokens_in", "llm_tokens_out", "llm_latency_ms")
+
+
 def to_item(record: TurnRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "pk": {"S": partition_key(record.endpoint, record.conversation)},
@@ -108,6 +111,9 @@ def to_item(record: TurnRecord) -> dict[str, Any]:
     item.update({name: {"S": value} for name, value in optional_strings.items() if value is not None})
     if record.intent_score is not None:
         item["intent_score"] = {"N": repr(float(record.intent_score))}
+    for name in LLM_FIELDS:
+        if getattr(record, name) is not None:
+            item[name] = {"N": str(getattr(record, name))}
     if record.node_path:
         item["node_path"] = {"L": [{"S": node} for node in record.node_path]}
     if record.in_summary:
@@ -148,4 +154,5 @@ def from_item(item: dict[str, Any]) -> TurnRecord:
         source_ip=text("source_ip"),
         expires_at=int(number("expires_at") or 0),
         in_summary="gsi_endpoint" in item,
+        **{name: int(value) for name in LLM_FIELDS if (value := number(name)) is not None},
     )

@@ -130,7 +130,12 @@ class FlowEngine:
                 self._execute(turn, state, start)
         state.events = turn.requested_events
         return TurnResult(
-            state=state, context=turn.context, outputs=list(turn.outputs), path=turn.path, recovered_from=recovered_from
+            state=state,
+            context=turn.context,
+            outputs=list(turn.outputs),
+            path=turn.path,
+            recovered_from=recovered_from,
+            metrics=turn.metrics,
         )
 
     # --- routing ---------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def check_agent(root: Path | str) -> Report:
     if not (root / "flows").is_dir():
         return Report(None, [f"{_show(root)}: no flows/ directory (expected {_show(root / 'flows')}/*.yaml)"], [])
 
-    intents = _load_intents(root / "intents.yaml", errors)
+    intents = load_intents(root / "intents.yaml", errors)
     extensions, problems = Extensions.load(root / "extensions")
     errors.extend(problems)
 
@@ -141,7 +141,7 @@ def _read_yaml(path: Path, errors: list[str]) -> tuple[Any, Any] | None:
     return None
 
 
-def _load_intents(path: Path, errors: list[str]) -> IntentsFile:
+def load_intents(path: Path, errors: list[str]) -> IntentsFile:
     if not path.exists():
         return IntentsFile()
     loaded = _read_yaml(path, errors)

@@ -20,6 +20,7 @@ from .nodes.audiocodes import (
 )
 from .nodes.code import Code
 from .nodes.http import HttpRequest
+from .nodes.llm import Llm, LlmExtract
 from .nodes.logic import CallFlow, Condition, EndFlow, Goto, SetContext, Switch
 from .nodes.messages import Say, SendActivities, SendEvent
 from .nodes.question import Question
@@ -45,6 +46,8 @@ NODE_CLASSES: tuple[type[BaseModel], ...] = (
     EndFlow,
     HttpRequest,
     Code,
+    Llm,
+    LlmExtract,
     Hangup,
     Transfer,
     PlayUrl,
@@ -76,6 +79,8 @@ Node = Annotated[
     | EndFlow
     | HttpRequest
     | Code
+    | Llm
+    | LlmExtract
     | Hangup
     | Transfer
     | PlayUrl

@@ -39,6 +39,8 @@ class Turn:
     node_id: str = ""
     path: list[str] = field(default_factory=list)  # flow:node of every node run, for analytics
     requested_events: list[str] = field(default_factory=list)  # what VAIC was asked to send (sendEventsToBot)
+    metrics: dict[str, int] = field(default_factory=dict)  # summed per turn, for analytics
+    args: dict[str, Any] | None = None  # a tool's arguments while an llm node runs its http tool
     _input: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,7 +64,13 @@ class Turn:
         return self._input
 
     def scope(self) -> dict[str, Any]:
-        return {"input": self._input, "context": self.context, "variables": dict(self.options.variables)}
+        scope = {"input": self._input, "context": self.context, "variables": dict(self.options.variables)}
+        if self.args is not None:
+            scope["args"] = self.args
+        return scope
+
+    def count(self, name: str, amount: int) -> None:
+        self.metrics[name] = self.metrics.get(name, 0) + amount
 
     # --- outputs ---------------------------------------------------------------------------------
 

@@ -6,11 +6,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..protocol import Activity, timestamp_now
+
+if TYPE_CHECKING:
+    from ..llm.runtime import LlmRuntime
 
 Emit = Callable[[Activity], None]
 """Called with each output as the flow produces it (async mode pushes it at once)."""
@@ -88,6 +91,8 @@ class TurnOptions:
     """Region for phone numbers written in national form (transfer targets)."""
     deadline: float | None = None
     """``time.monotonic()`` past which no step starts and no request waits (the turn then fails)."""
+    llm: LlmRuntime | None = None
+    """The endpoint's language model (``llm`` nodes); ``None``: they answer with their fallback."""
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline; raises :class:`DeadlineExceeded` when none are."""
@@ -108,6 +113,8 @@ class TurnResult:
     """``flow:node`` of every node the turn ran, in order (for analytics)."""
     recovered_from: dict[str, Any] | None = None
     """The wait this turn abandoned because a deploy removed or changed its node (see FlowEngine)."""
+    metrics: dict[str, int] = field(default_factory=dict)
+    """Counters nodes add for analytics (``llm_tokens_in``, ``llm_tokens_out``, ``llm_latency_ms``)."""
 
 
 class FlowError(Exception):

@@ -67,7 +67,7 @@ class HttpRequest(Linear):
     on_error: NodeId | None = Field(default=None, description="Where to go on a failed request or status >= 400.")
 
     def run(self, turn: Turn) -> Step:
-        result = self._request(turn)
+        result = self.fetch(turn)
         if self.store:
             set_path(turn.context, self.store, result)
         turn.result = result
@@ -77,7 +77,7 @@ class HttpRequest(Linear):
             return Next(self.on_error)
         raise FlowError(f"HTTP {self.method} failed: {result.get('error') or result['status']}")
 
-    def _request(self, turn: Turn) -> dict[str, Any]:
+    def fetch(self, turn: Turn) -> dict[str, Any]:
         import httpx
 
         url = turn.text(self.url).strip()

@@ -12,22 +12,27 @@ import threading
 from typing import Any
 
 _LOCK = threading.RLock()
-# Reads too: moto's GetItem copies an item that a concurrent UpdateItem may be changing in place.
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item", "get_item")
+# The request handlers, not only the backend: moto turns an item into its answer (GetItem, and
+# UpdateItem's ReturnValues) after the backend call returns, while another thread's UpdateItem may be
+# changing that same item in place ("dictionary changed size during iteration").
+_OPERATIONS = (
+    "put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item",
+    "get_item", "batch_get_item", "transact_get_items", "query", "scan",
+)  # fmt: skip
 _WRAPPED: set[Any] = set()
 
 
 def make_dynamodb_writes_atomic() -> None:
-    """Idempotent: wrap moto's DynamoDB write operations in one process-wide lock."""
-    from moto.dynamodb.models import DynamoDBBackend
+    """Idempotent: run moto's DynamoDB item operations, answers included, under one process-wide lock."""
+    from moto.dynamodb.responses import DynamoHandler
 
-    for name in _WRITES:
-        original = getattr(DynamoDBBackend, name, None)
+    for name in _OPERATIONS:
+        original = getattr(DynamoHandler, name, None)
         if original is None or original in _WRAPPED:
             continue
         wrapped = _locked(original)
         _WRAPPED.add(wrapped)
-        setattr(DynamoDBBackend, name, wrapped)
+        setattr(DynamoHandler, name, wrapped)
 
 
 def _locked(method: Any) -> Any:

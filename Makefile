@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph clean
+.PHONY: run call dial inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph clean
 
 # Installing talks to stderr only, so `make graph > x.mmd` stays valid Mermaid on a first run too.
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
@@ -27,6 +27,10 @@ run: $(VENV)/.installed
 # ENDPOINT=demo-async for async mode; after a transfer, type `answered` or `failed busy`.
 call: $(VENV)/.installed
 	@$(PY) -m audiocodes_devtools.phone
+
+# From a second terminal: an outbound call through the emulator's VAIC dial-out stand-in, its statuses as they come.
+dial: $(VENV)/.installed
+	$(PY) -m audiocodes_devtools.dial "$(TARGET)" $(if $(PORT),--url http://127.0.0.1:$(PORT)) $(if $(METADATA),--metadata '$(METADATA)')
 
 # From a second terminal, into the call `make call` shows: make inject SESSION=<id> TEXT="payment received"
 inject notify: $(VENV)/.installed

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import accounts_stub, browser_phone, local_urls, oauth_issuer
+from .dialout_standin import EmulatorDialout
 from .events import http_event
 from .http_front import Answer, HttpFront, PortTaken
 from .lambda_host import DEFAULT_CONCURRENCY, FunctionConfig, FunctionError, FunctionPool, FunctionTimeout, Log
@@ -160,6 +161,7 @@ class Emulator:
         self.phone = browser_phone.BrowserPhone(self, self.websockets.url).start()  # /_phone (dev only)
         self._stoppers.append(self.phone.stop)
         self._store_secrets()  # first: secrets kept in the environment must reach the functions' environments
+        self.dialout = EmulatorDialout(self)  # VAIC's dial-out API (dialout_standin.py), before the functions start
         self._start_pools(resources)
         self.routes = self._routes()
         http.start()

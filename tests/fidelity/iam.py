@@ -27,6 +27,7 @@ PREFIXES = {
     "lexv2-runtime": "lex",
     "kms": "kms",
     "bedrock-runtime": "bedrock",
+    "events": "events",
 }
 # Operations authorized by an action of another name (Bedrock: "Actions, resources and condition keys").
 ACTIONS = {
@@ -55,7 +56,8 @@ class Unreplayed:
 
 
 TURNS = ("BotApiFunction", "DispatcherFunction")  # the two places a turn runs (sync, async)
-SECRET_READERS = ("BotApiFunction", "WebSocketFunction", "InjectNotifyFunction")
+SECRET_READERS = ("BotApiFunction", "WebSocketFunction", "InjectNotifyFunction", "OutboundFunction")
+OUTBOUND = ("OutboundFunction",)
 
 NOT_REPLAYED = [
     Unreplayed(SECRET_READERS, "secretsmanager", "GetSecretValue", "",
@@ -94,6 +96,18 @@ NOT_REPLAYED = [
     Unreplayed(("InjectNotifyFunction",), "dynamodb", "DeleteItem", "SessionsTable",
                ("functions/inject_notify/app.py", "DynamoDBPersistenceLayer("),
                "Idempotency-Key: Powertools deletes the record when accepting fails"),
+    Unreplayed(OUTBOUND, "dynamodb", "PutItem", "SessionsTable",
+               ("layers/runtime/audiocodes_endpoint/outbound/store.py", "self._client.put_item("),
+               "placing a call records it first; the replay has no VAIC to place it with"),
+    Unreplayed(OUTBOUND, "dynamodb", "UpdateItem", "SessionsTable",
+               ("layers/runtime/audiocodes_endpoint/outbound/store.py", "self._client.update_item("),
+               "each status (initiated, VAIC's callbacks) appended to the call's history"),
+    Unreplayed(OUTBOUND, "dynamodb", "DeleteItem", "SessionsTable",
+               ("functions/outbound/app.py", "DynamoDBPersistenceLayer("),
+               "Idempotency-Key: Powertools deletes the record when placing the call fails"),
+    Unreplayed(OUTBOUND, "events", "PutEvents", "",
+               ("layers/runtime/audiocodes_endpoint/outbound/store.py", "self._client.put_events("),
+               "each status change published on the default bus"),
 ]  # fmt: skip
 
 

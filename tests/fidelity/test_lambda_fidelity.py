@@ -28,7 +28,17 @@ from audiocodes_devtools.sqs_poller import SqsPoller
 from audiocodes_devtools.template import Template, load_template
 from tests.fidelity import harness, iam
 from tests.integration.conftest import pushed
-from tests.replay.test_events_replay import ASYNC_CALL, EXPECTED, FRAMES, SECRETS, SYNC_CALL, answer, event, normalise
+from tests.replay.test_events_replay import (
+    ASYNC_CALL,
+    EXPECTED,
+    FRAMES,
+    OUTBOUND,
+    SECRETS,
+    SYNC_CALL,
+    answer,
+    event,
+    normalise,
+)
 
 pytestmark = [
     pytest.mark.sam,
@@ -42,7 +52,9 @@ FUNCTIONS = {
     "websocket": "WebSocketFunction",
     "dispatcher": "DispatcherFunction",
     "inject_notify": "InjectNotifyFunction",
+    "outbound": "OutboundFunction",
 }
+
 OPERATIONS = Path(os.environ.get("FIDELITY_OPERATIONS", harness.BUILD_DIR.parent / "operations.json"))
 
 
@@ -191,6 +203,13 @@ def test_the_async_call_replays_as_expected_across_the_four_built_functions(
     # Then the WebSocket got the frames the in-process replay expects
     connection = event("websocket", "connect")["requestContext"]["connectionId"]
     assert normalise(pushed(quote(connection, safe=""))) == json.loads(FRAMES.read_text())
+
+
+def test_the_outbound_events_replay_as_expected_through_the_built_function(
+    functions: dict[str, harness.LambdaProcess], operations: dict[str, set[Any]]
+) -> None:
+    # Placing a call needs VAIC (tests/integration drives that); these read and guard call records
+    replay(functions, OUTBOUND, operations)
 
 
 def test_no_function_logged_a_secret(functions: dict[str, harness.LambdaProcess]) -> None:

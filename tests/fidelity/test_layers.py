@@ -17,6 +17,7 @@ FUNCTION_FOLDERS = {
     "BotApiFunction": "bot_api",
     "DispatcherFunction": "dispatcher",
     "InjectNotifyFunction": "inject_notify",
+    "OutboundFunction": "outbound",
     "WebSocketFunction": "websocket",
 }
 

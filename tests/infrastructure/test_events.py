@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import (
@@ -29,7 +30,7 @@ from .conftest import REPO_ROOT, route_matches
 EVENTS_DIR = REPO_ROOT / "events"
 FOLDERS = sorted(path for path in EVENTS_DIR.iterdir() if path.is_dir() and path.name != "expected")
 EVENTS = sorted(path for folder in FOLDERS for path in folder.glob("*.json"))
-HTTP_EVENTS = [path for path in EVENTS if path.parent.name in ("bot_api", "inject_notify")]
+HTTP_EVENTS = [path for path in EVENTS if path.parent.name in ("bot_api", "inject_notify", "outbound")]
 WEBSOCKET_EVENTS = sorted((EVENTS_DIR / "websocket").glob("*.json"))
 CONVERSATION = "f010e998-4499-4ddb-80d4-fea137fd7b4d"  # the sync call on endpoint demo
 ASYNC_CONVERSATION = "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5"  # the async call on endpoint demo-async
@@ -133,7 +134,8 @@ def test_event_is_a_consistent_http_api_v2_event(path: Path, template: Template)
     assert parsed.version == "2.0"
     assert parsed.requestContext.stage == "$default"
     assert event["rawPath"] == event["requestContext"]["http"]["path"]
-    assert event["rawQueryString"] == ""
+    # a query (an outbound status callback's token) is parsed into queryStringParameters, as API Gateway does
+    assert dict(parse_qsl(event["rawQueryString"])) == (event.get("queryStringParameters") or {})
     assert event["isBase64Encoded"] is False
     assert all(name == name.lower() for name in event["headers"]), "API GW v2 lower-cases header names"
     assert event["requestContext"]["domainName"] == event["headers"]["host"]

@@ -330,6 +330,7 @@ def everything(handlers: dict[str, Any], turn_queue: dict[str, str], call: Any) 
     ssm.put_parameter(Name="/audiocodes-endpoint/demo-async/inject-api-key", Value=KEY, Type="SecureString")
     # Every endpoint's secret exists: a missing one is a deployment fault, not a client's bad request.
     ssm.put_parameter(Name="/audiocodes-endpoint/demo-translated/bot-token", Value=TOKEN, Type="SecureString")
+    ssm.put_parameter(Name="/audiocodes-endpoint/demo/dialout-api-key", Value=KEY, Type="SecureString")
     functions = TEMPLATE.resources("AWS::Serverless::Function")
     modules = {
         logical_id: importlib.import_module(

@@ -51,12 +51,18 @@ ASYNC_CALL = [
     ("inject_notify", "inject_raw"),
     ("websocket", "disconnect"),
 ]
+# Outbound calls without VAIC: an unknown call's history, a callback with the wrong per-call token.
+OUTBOUND = [
+    ("outbound", "status_of_unknown_call"),
+    ("outbound", "callback_with_wrong_token"),
+]
 CONVERSATIONS = {"f010e998-4499-4ddb-80d4-fea137fd7b4d", "0c1d2e3f-4a5b-4c6d-8e9f-a0b1c2d3e4f5"}
 WEBSOCKET_DOMAIN = "k9w8s7t6u5.execute-api.eu-central-1.amazonaws.com"  # apiId of events/websocket/*
 SECRETS = {
     "/audiocodes-endpoint/demo/bot-token": "local-demo-token",
     "/audiocodes-endpoint/demo-async/bot-token": "local-demo-async-token",
     "/audiocodes-endpoint/demo-async/inject-api-key": "local-demo-async-inject-key",
+    "/audiocodes-endpoint/demo/dialout-api-key": "local-demo-dialout-key",
 }
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -117,6 +123,7 @@ def functions(handlers: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
         "websocket": handlers["websocket"],
         "dispatcher": handlers["dispatcher"],
         "inject_notify": importlib.import_module("functions.inject_notify.app"),
+        "outbound": importlib.import_module("functions.outbound.app"),
     }
 
 
@@ -144,19 +151,24 @@ def queued(queue_url: str) -> list[dict[str, Any]]:
 
 def test_every_event_is_part_of_one_replayed_call() -> None:
     files = sorted(p.relative_to(EVENTS) for p in EVENTS.glob("*/*.json") if p.parts[-2] != "expected")
-    calls = SYNC_CALL + ASYNC_CALL
+    calls = SYNC_CALL + ASYNC_CALL + OUTBOUND
     assert len(set(calls)) == len(calls)
     assert files == sorted(Path(function, f"{name}.json") for function, name in calls)
 
 
 def test_every_expected_file_belongs_to_an_event() -> None:
     files = sorted(p.relative_to(EXPECTED) for p in EXPECTED.rglob("*.json"))
-    wanted = [Path(function, f"{name}.json") for function, name in SYNC_CALL + ASYNC_CALL]
+    wanted = [Path(function, f"{name}.json") for function, name in SYNC_CALL + ASYNC_CALL + OUTBOUND]
     assert files == sorted([*wanted, FRAMES.relative_to(EXPECTED)])
 
 
 def test_replaying_the_sync_call_gives_the_expected_answers(functions: dict[str, Any]) -> None:
     replay(functions, SYNC_CALL)
+
+
+def test_replaying_the_outbound_events_gives_the_expected_answers(functions: dict[str, Any]) -> None:
+    functions["outbound"].outbound.cache_clear()  # its store is bound to this test's moto table
+    replay(functions, OUTBOUND)
 
 
 def test_replaying_the_async_call_gives_the_expected_answers_and_frames(

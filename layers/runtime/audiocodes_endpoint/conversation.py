@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .deadline import Deadline
 from .flows.turn import FlowInput
 from .observability import count, logger
+from .outbound.flow_context import call_direction
 from .protocol import Activity, CallerInput, InboundActivity, activities_in_data, message, to_caller_input
 from .sessions import MAX_WAITING, ConflictError, Lease, Session, SessionStore, WaitingEntry
 from .settings import EndpointSettings
@@ -507,7 +508,8 @@ class Conversations:
         data: dict[str, Any] = dict(caller_input.parameters)
         if metadata is not None:
             data["numberMetaData"] = metadata
-            session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata}
+            session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata,
+                                       "direction": call_direction(caller_input.parameters)}  # fmt: skip
             # Masked with the endpoint's data_protection.mask_logging (the default).
             logger.info("call started", extra={"caller": caller_input.caller,
                         "callee": caller_input.parameters.get("callee"), "country": metadata["country"]})  # fmt: skip

@@ -28,6 +28,7 @@ SENSITIVE_KEYS = frozenset(
         # who is calling whom
         "caller", "callee", "callerDisplayName", "calleeDisplayName", "callerUri", "calleeUri",
         "userId", "user_id", "number", "phone", "phoneNumber", "numberMetaData", "transferTarget",
+        "outboundTarget", "dialoutMetadata",
         # what they said or typed, and what the flow derived from it
         "text", "data", "value", "parameters", "slots", "payload", "body", "storage", "transcript",
         "caller_text", "bot_text", "recognitionOutput", "alternatives",

@@ -28,6 +28,7 @@ from pydantic import (
 from .call_handling import BotDelaySettings, CallEventSettings, OnErrorSettings, check_call_events, check_targets
 from .llm.settings import LlmSettings
 from .nlu_connectors import NluSettings
+from .outbound.settings import DialoutSettings
 from .privacy import DataProtectionSettings
 from .session_policy import SessionPolicySettings
 from .transformers import TransformerSettings
@@ -41,7 +42,7 @@ SecretRef = Annotated[
     StringConstraints(pattern=r"^(env|ssm|secretsmanager):\S+$", max_length=512),
 ]
 UrlToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-RESERVED_URL_TOKENS = frozenset({"inject", "notify", "conversation"})
+RESERVED_URL_TOKENS = frozenset({"inject", "notify", "conversation", "outbound"})
 """First path segments the APIs use themselves (``/inject/{URLToken}``, ``/notify/{URLToken}``)."""
 
 
@@ -155,6 +156,8 @@ class EndpointSettings(_Strict):
     translation: TranslationSettings = TranslationSettings()
     llm: LlmSettings | None = None
     """The language model of ``llm`` / ``llm_extract`` nodes; unset: they answer with their fallback."""
+    dialout: DialoutSettings | None = None
+    """Outbound calls through VAIC's dial-out API (``/outbound/<url_token>/calls``); unset: off."""
 
     @model_validator(mode="after")
     def _credentials_for_auth(self) -> EndpointSettings:
@@ -183,6 +186,16 @@ class EndpointSettings(_Strict):
         check_targets(self.default_region, self.on_error, self.call_events)
         return self
 
+    @field_validator("dialout", mode="before")
+    @classmethod
+    def _expand_dialout_urls(cls, value: Any) -> Any:
+        # The demo's VAIC is a reference: the local stand-in under `make run`, a real one deployed.
+        if isinstance(value, dict):
+            return {
+                k: _expand(v) if k in ("api_url", "token_url") and isinstance(v, str) else v for k, v in value.items()
+            }
+        return value
+
     @field_validator("variables", mode="after")
     @classmethod
     def _expand_environment(cls, value: dict[str, str]) -> dict[str, str]:
@@ -207,6 +220,8 @@ class RuntimeConfig(_Strict):
     connections_url: str = ""
     """The management API for pushing to those sockets (``https://`` + the same host and stage)."""
     turn_queue_url: str = ""
+    event_bus: str = "default"
+    """EventBridge bus for outbound call statuses (``EVENT_BUS_NAME``)."""
     initialization_type: str = ""
     """Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, provisioned-concurrency or snap-start."""
 
@@ -221,6 +236,7 @@ class RuntimeConfig(_Strict):
             connections_url=env.get("CONNECTIONS_URL", ""),
             turn_queue_url=env.get("TURN_QUEUE_URL", ""),
             initialization_type=env.get("AWS_LAMBDA_INITIALIZATION_TYPE", ""),
+            event_bus=env.get("EVENT_BUS_NAME") or "default",
         )
 
 

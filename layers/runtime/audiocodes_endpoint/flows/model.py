@@ -118,6 +118,8 @@ KNOWN_EVENTS = frozenset(
         "agentConnected",
         "dialoutInitiated",
         "conversationEnd",
+        # outbound calls: answering-machine detection (Live Hub EventsDuringVoiceConversation.htm)
+        "machineDetection",
         # raised by the endpoint itself: data-only Inject, and session.on_expiry: notify_flow
         "inject",
         # a deploy removed the node a live call waited on, or changed its kind (FlowEngine._recover)

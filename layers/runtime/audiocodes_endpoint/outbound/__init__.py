@@ -1,0 +1,1 @@
+"""Outbound calls through VoiceAI Connect's / Live Hub's dial-out API (issue 10)."""

@@ -87,8 +87,13 @@ def summary_ms(values: Sequence[float]) -> dict[str, float]:
 
 
 @contextmanager
-def moto_handler(analytics: bool = False) -> Iterator[tuple[Callable[..., dict[str, Any]], DynamoDBMeter]]:
-    """The bot_api handler on moto; with ``analytics`` the AnalyticsTable exists (the demo then records turns)."""
+def moto_handler(
+    analytics: bool = False, hooks: Sequence[tuple[str, Callable[..., None]]] = ()
+) -> Iterator[tuple[Callable[..., dict[str, Any]], DynamoDBMeter]]:
+    """The bot_api handler on moto; with ``analytics`` the AnalyticsTable exists (the demo then records turns).
+
+    ``hooks`` are botocore event handlers registered with the meter's, before the handler's clients exist.
+    """
     import boto3
     from moto import mock_aws
 
@@ -102,6 +107,8 @@ def moto_handler(analytics: bool = False) -> Iterator[tuple[Callable[..., dict[s
         # Clients copy the session's hooks when created, so register before the handler makes one.
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", meter.before)
         boto3.DEFAULT_SESSION.events.register("after-call.dynamodb", meter.after)
+        for event, hook in hooks:
+            boto3.DEFAULT_SESSION.events.register(event, hook)
         from audiocodes_devtools.template import load_template
 
         tables = load_template(ROOT / "template.yaml").dynamodb_tables()
@@ -255,10 +262,10 @@ def main() -> None:
     parser.add_argument("--async-turns", type=int, default=220)
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "report.md")
-    parser.add_argument("--only", choices=["turn-core"], help="run one section and replace it in the report")
+    parser.add_argument("--only", choices=SECTIONS, help="run one section and replace it in the report")
     args = parser.parse_args()
-    if args.only == "turn-core":
-        replace_section(args.out, turn_core_section())
+    if args.only:
+        replace_section(args.out, section(args.only, args.async_turns))
         return
 
     sections = []
@@ -273,8 +280,7 @@ def main() -> None:
         ROOT / "functions" / "bot_api", "audiocodes_endpoint.flows", 3
     )
     sections.append(render_imports(imports, first_request_ms(max(3, args.import_runs // 2))))
-    sections.append(turn_core_section())
-    sections += extra_sections(args.async_turns)
+    sections += [section(name, args.async_turns) for name in SECTIONS]
     report = "\n".join(
         [
             "# Benchmark report",
@@ -348,12 +354,6 @@ loaded on the first request, not at import; the first requests of a fresh proces
 """
 
 
-def turn_core_section() -> str:
-    from bench import turn_core
-
-    return turn_core.render(turn_core.measure())
-
-
 def replace_section(report: Path, section: str) -> None:
     """Put ``section`` into an existing report in place of the one with its title (or at the end)."""
     title = section.split("\n", 1)[0]
@@ -364,27 +364,37 @@ def replace_section(report: Path, section: str) -> None:
     print(section)
 
 
-def extra_sections(async_turns: int) -> list[str]:
-    """Intent accuracy, async-mode latencies, the built function's cold start in Lambda's layout, the cost
-    of decoding bodies at the edge, the cost of OAuth 2.0 bot authentication, generative answers spoken as
-    they stream, and the emulator under load (in a fresh process: it loads the handler against the
-    emulator's moto, which must not meet this process's mock_aws)."""
-    from bench import async_latency, bot_auth, cold_start, decoding, emulator_load, llm_latency, nlu_accuracy
+def emulator_load_section() -> str:
+    """The emulator under load, in a fresh process: it loads the handler against the emulator's moto,
+    which must not meet this process's mock_aws."""
+    from bench import emulator_load
 
     load = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "emulator_load.py"), "--json"],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools", "."))},
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return [
-        nlu_accuracy.render(nlu_accuracy.measure()),
-        async_latency.render(async_latency.measure(async_turns)),
-        cold_start.render(cold_start.available() or cold_start.measure()),
-        decoding.render(decoding.measure()),
-        bot_auth.render(bot_auth.measure()),
-        emulator_load.render(json.loads(load.stdout.strip().splitlines()[-1])),
-        llm_latency.render(llm_latency.measure()),
-    ]
+    return emulator_load.render(json.loads(load.stdout.strip().splitlines()[-1]))
+
+
+def section(name: str, async_turns: int = 220) -> str:
+    """One section of the report by name (``make bench BENCH_ARGS="--only <name>"`` replaces just it)."""
+    from bench import async_latency, bot_auth, cold_start, decoding, llm_latency, nlu_accuracy, turn_core
+
+    measure: dict[str, Callable[[], str]] = {
+        "turn-core": lambda: turn_core.render(turn_core.measure()),
+        "intents": lambda: nlu_accuracy.render(nlu_accuracy.measure()),
+        "async": lambda: async_latency.render(async_latency.measure(async_turns)),
+        "cold-start": lambda: cold_start.render(cold_start.available() or cold_start.measure()),
+        "decoding": lambda: decoding.render(decoding.measure()),
+        "bot-auth": lambda: bot_auth.render(bot_auth.measure()),
+        "emulator-load": emulator_load_section,
+        "llm": lambda: llm_latency.render(llm_latency.measure()),
+    }
+    return measure[name]()
+
+
+SECTIONS = ("turn-core", "intents", "async", "cold-start", "decoding", "bot-auth", "emulator-load", "llm")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -242,11 +243,13 @@ class EmulatorDialout:
         self.keys: dict[str, str] = {}
         self.store_secrets(emulator.agent_dir)
 
-    def store_secrets(self, agent_dir: Any) -> None:
+    def store_secrets(self, agent_dir: Path) -> None:
         from audiocodes_endpoint.settings import load_endpoints
 
         from .emulator import _store_secret
 
+        if not (agent_dir / "endpoints").is_dir():
+            return  # a template without the agent (tests of the emulator itself), as the emulator's own
         for endpoint in load_endpoints(agent_dir).values():
             if endpoint.dialout is not None:
                 self.keys[endpoint.url_token] = _store_secret(

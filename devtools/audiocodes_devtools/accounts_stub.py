@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from .json_handler import QuietJsonHandler
 
 ACCOUNTS = {
     "12345": {"id": "12345", "name": "Jane Doe", "balance": 1234.56, "currency": "EUR"},
@@ -20,7 +21,7 @@ ACCOUNTS = {
 MAX_DELAY_MS = 5000
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietJsonHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         parts = url.path.strip("/").split("/")
@@ -29,17 +30,6 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(min(int(delay), MAX_DELAY_MS) / 1000)
         account = ACCOUNTS.get(parts[1]) if len(parts) == 2 and parts[0] == "accounts" else None
         self._send(200 if account else 404, account or {"error": "not_found"})
-
-    def _send(self, status: int, body: object) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # the emulator prints its own request log
 
 
 def start(port: int = 0) -> ThreadingHTTPServer:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from .json_handler import QuietJsonHandler
 from .vaic import VaicClient
 
 CLIENT_ID = "local-dialout-client"
@@ -167,7 +168,7 @@ class DialoutStandIn:
 
 
 def _handler(standin: DialoutStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJsonHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
@@ -191,17 +192,6 @@ def _handler(standin: DialoutStandIn) -> type[BaseHTTPRequestHandler]:
                     return self._send(400, {"error": "malformed JSON"})
                 return self._send(*standin.dial(request if isinstance(request, dict) else {}))
             return self._send(404, {"error": "not found"})
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
     return Handler
 

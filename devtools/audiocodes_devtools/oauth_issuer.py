@@ -26,8 +26,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote
+
+from .json_handler import QuietJsonHandler
 
 DEFAULT_AUDIENCE = "audiocodes-endpoint"
 DEFAULT_SCOPE = "bot-api"
@@ -129,7 +131,9 @@ class LocalIssuer:
 
 
 def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJsonHandler):
+        extra_headers: ClassVar[dict[str, str]] = {"Cache-Control": "no-store"}  # token answers (RFC 6749 §5.1)
+
         def do_GET(self) -> None:
             if self.path == "/jwks.json":
                 self._send(200, issuer.jwks())
@@ -147,18 +151,6 @@ def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode("utf-8", "replace")).items()}
             self._send(*issuer.grant(form, self.headers.get("Authorization")))
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
     return Handler
 

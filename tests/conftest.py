@@ -45,6 +45,35 @@ def _share_one_botocore_loader() -> None:
 _share_one_botocore_loader()
 
 
+def _one_metrics_writer_at_a_time() -> None:
+    """Powertools' ``Metrics`` keeps one metric set per process, which Lambda never shares.
+
+    Tests that call a handler from many threads (the turn core under 50 parallel activities) would
+    otherwise race one invocation's flush against another's: ``flush_metrics`` checks the set is not
+    empty, another thread clears it, and the serialiser raises "Must contain at least one metric".
+    """
+    import functools
+    import threading
+
+    from aws_lambda_powertools.metrics import Metrics
+
+    lock = threading.RLock()
+
+    def locked(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            with lock:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("add_metric", "add_dimension", "add_metadata", "flush_metrics", "clear_metrics"):
+        setattr(Metrics, name, locked(getattr(Metrics, name)))
+
+
+_one_metrics_writer_at_a_time()
+
+
 @pytest.fixture
 def log_output(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     """What the Powertools logger writes (formatted and masked as in Lambda), into a buffer."""

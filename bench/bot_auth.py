@@ -13,8 +13,8 @@ def measure(requests: int = 2000) -> dict[str, Any]:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "devtools"))
     from audiocodes_devtools.oauth_issuer import LocalIssuer
-    from audiocodes_endpoint.bot_auth import BotAuthenticator
-    from audiocodes_endpoint.settings import EndpointSettings, OAuth2Settings
+    from audiocodes_endpoint.channel.bot_auth import BotAuthenticator
+    from audiocodes_endpoint.config.endpoint import EndpointSettings, OAuth2Settings
 
     issuer = LocalIssuer().start()
     try:

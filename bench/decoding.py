@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from audiocodes_endpoint.decoding import Refused, decode_body
+from audiocodes_endpoint.channel.decoding import Refused, decode_body
 
 JSON = {"content-type": "application/json"}
 

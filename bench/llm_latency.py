@@ -22,8 +22,8 @@ def measure(turns: int = 60) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from audiocodes_devtools.launcher import emulator_process
     from audiocodes_devtools.model_server import Reply, model_server
-    from audiocodes_endpoint.llm.openai import OpenAiProvider
-    from audiocodes_endpoint.llm.types import ModelRequest, TextDelta
+    from audiocodes_endpoint.features.llm.openai import OpenAiProvider
+    from audiocodes_endpoint.features.llm.types import ModelRequest, TextDelta
     from tests.e2e.conftest import demo_agent_with_echo
 
     overhead: list[float] = []

@@ -97,7 +97,7 @@ def moto_handler(
     import boto3
     from moto import mock_aws
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     runtime.cache_clear()
     os.environ.pop("ANALYTICS_TABLE", None)

@@ -6,7 +6,7 @@
       output: true
       inject: true
 
-Each hook declares only the keyword arguments it needs (see ``audiocodes_endpoint/transformers.py``
+Each hook declares only the keyword arguments it needs (see ``audiocodes_endpoint/features/transformers.py``
 for all of them). Raise or return something invalid and the endpoint logs it and keeps the original.
 """
 

@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from audiocodes_endpoint.call_handling import flow_problems
+from audiocodes_endpoint.config.endpoint import SettingsError, load_endpoints
+from audiocodes_endpoint.core.call_handling import flow_problems
+from audiocodes_endpoint.features.external_nlu import NluSetupError, connector_for
+from audiocodes_endpoint.features.transformers import TransformerError, Transformers, endpoint_object
 from audiocodes_endpoint.flows import check_agent
-from audiocodes_endpoint.nlu_connectors import NluSetupError, connector_for
-from audiocodes_endpoint.settings import SettingsError, load_endpoints
-from audiocodes_endpoint.transformers import TransformerError, Transformers, endpoint_object
 
 
 def check(agent_dir: Path) -> tuple[list[str], list[str]]:

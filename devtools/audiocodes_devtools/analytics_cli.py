@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from audiocodes_endpoint.analytics import AnalyticsStore, Summary, TurnRecord, summarize
-from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
+from audiocodes_endpoint.features.analytics import AnalyticsStore, Summary, TurnRecord, summarize
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, store: AnalyticsStore | None = None) -> int:

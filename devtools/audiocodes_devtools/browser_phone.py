@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from websockets.sync.server import Server, ServerConnection, serve
 
-from audiocodes_endpoint.analytics import AnalyticsStore, TurnRecord, summarize
+from audiocodes_endpoint.features.analytics import AnalyticsStore, TurnRecord, summarize
 
 from .http_front import Answer
 
@@ -63,7 +63,7 @@ class BrowserPhone:
     @property
     def store(self) -> AnalyticsStore:
         if self._store is None:  # boto3 reaches moto only once the emulator has started it
-            from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+            from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
 
             self._store = DynamoDBAnalyticsStore(ANALYTICS_TABLE)
         return self._store

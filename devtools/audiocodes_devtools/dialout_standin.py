@@ -234,7 +234,7 @@ class EmulatorDialout:
         self.store_secrets(emulator.agent_dir)
 
     def store_secrets(self, agent_dir: Path) -> None:
-        from audiocodes_endpoint.settings import load_endpoints
+        from audiocodes_endpoint.config.endpoint import load_endpoints
 
         from .emulator import _store_secret
 

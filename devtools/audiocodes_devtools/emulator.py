@@ -282,7 +282,7 @@ class Emulator:
 
     def _store_secrets(self) -> None:
         """Each endpoint's bot token and inject API key, where its settings say they live."""
-        from audiocodes_endpoint.settings import load_endpoints
+        from audiocodes_endpoint.config.endpoint import load_endpoints
 
         if not (self.agent_dir / "endpoints").is_dir():
             return  # a template without the agent (tests of the emulator itself)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audiocodes_endpoint.settings import load_endpoints
+from audiocodes_endpoint.config.endpoint import load_endpoints
 
 PREFIX = "audiocodes-endpoint/"
 FIELDS = ("bot_token", "inject_api_key")

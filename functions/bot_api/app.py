@@ -12,18 +12,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint import bot_auth, http_api, protocol
-from audiocodes_endpoint.conversation import (
+from audiocodes_endpoint.channel import audiocodes, bot_auth, http_api
+from audiocodes_endpoint.config.endpoint import EndpointSettings, SecretUnavailable
+from audiocodes_endpoint.core.conversation import (
     RETRY_AFTER_SECONDS,
     ConversationBusy,
     ConversationEnded,
     ConversationNotFound,
 )
-from audiocodes_endpoint.deadline import Deadline
-from audiocodes_endpoint.delivery import Work
+from audiocodes_endpoint.core.deadline import Deadline
+from audiocodes_endpoint.core.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
-from audiocodes_endpoint.runtime import AsyncModeUnavailable, prepare, runtime
-from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable
+from audiocodes_endpoint.wiring import AsyncModeUnavailable, prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).
@@ -32,7 +32,7 @@ prepare(secrets=lambda endpoint: [endpoint.bot_token])
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)
 
-ConversationPath = Annotated[protocol.ConversationId, Path()]
+ConversationPath = Annotated[audiocodes.ConversationId, Path()]
 
 
 def _endpoint() -> EndpointSettings:
@@ -43,17 +43,17 @@ def _endpoint() -> EndpointSettings:
 @app.get("/<url_token>")
 def validate_bot(url_token: str) -> dict[str, Any]:
     """VAIC's "validate bot" probe; reached only with a valid token."""
-    return protocol.VALIDATION_PROBE
+    return audiocodes.VALIDATION_PROBE
 
 
 @app.post("/<url_token>")
 def create_conversation(
-    url_token: str, request: Annotated[protocol.CreateConversationRequest, Body()]
+    url_token: str, request: Annotated[audiocodes.CreateConversationRequest, Body()]
 ) -> dict[str, Any]:
     endpoint = _endpoint()
     bind_conversation(endpoint.url_token, request.conversation)
     runtime().conversations.create(endpoint, request.conversation)
-    urls = protocol.conversation_urls(
+    urls = audiocodes.conversation_urls(
         url_token=endpoint.url_token,
         conversation=request.conversation,
         bot_url_has_trailing_slash=app.context["trailing_slash"],
@@ -66,7 +66,7 @@ def create_conversation(
 
 @app.post("/<url_token>/conversation/<conversation_id>/activities")
 def send_activities(
-    url_token: str, conversation_id: ConversationPath, request: Annotated[protocol.ActivitiesRequest, Body()]
+    url_token: str, conversation_id: ConversationPath, request: Annotated[audiocodes.ActivitiesRequest, Body()]
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
     endpoint = _endpoint()
@@ -85,10 +85,10 @@ def send_activities(
         if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
             waiting = conversations.take_waiting(endpoint, conversation_id, deadline)
             if waiting:
-                return protocol.activities_response(conversation_id, waiting)
+                return audiocodes.activities_response(conversation_id, waiting)
         return {}
     answer = conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip, deadline=deadline)
-    return protocol.activities_response(conversation_id, answer)
+    return audiocodes.activities_response(conversation_id, answer)
 
 
 @app.post("/<url_token>/conversation/<conversation_id>/refresh")
@@ -101,7 +101,7 @@ def refresh(url_token: str, conversation_id: ConversationPath) -> dict[str, Any]
 
 @app.post("/<url_token>/conversation/<conversation_id>/disconnect")
 def disconnect(
-    url_token: str, conversation_id: ConversationPath, request: Annotated[protocol.DisconnectRequest, Body()]
+    url_token: str, conversation_id: ConversationPath, request: Annotated[audiocodes.DisconnectRequest, Body()]
 ) -> dict[str, Any]:
     bind_conversation(url_token, conversation_id)
     logger.info("call ended by VAIC", extra={"reason_code": request.reasonCode})

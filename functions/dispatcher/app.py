@@ -13,11 +13,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint.deadline import Deadline
-from audiocodes_endpoint.delivery import Work
+from audiocodes_endpoint.core.deadline import Deadline
+from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.worker import perform
 from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
-from audiocodes_endpoint.runtime import prepare, runtime
-from audiocodes_endpoint.worker import perform
+from audiocodes_endpoint.wiring import prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).

@@ -17,13 +17,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from audiocodes_endpoint import http_api
-from audiocodes_endpoint.decoding import peek_string
-from audiocodes_endpoint.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
+from audiocodes_endpoint.channel import http_api
+from audiocodes_endpoint.channel.decoding import peek_string
+from audiocodes_endpoint.config.endpoint import EndpointSettings, SecretUnavailable, resolve_secret
+from audiocodes_endpoint.core.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
+from audiocodes_endpoint.features.transformers import Hook, TransformerError
 from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
-from audiocodes_endpoint.runtime import prepare, runtime
-from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable, resolve_secret
-from audiocodes_endpoint.transformers import Hook, TransformerError
+from audiocodes_endpoint.wiring import prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).

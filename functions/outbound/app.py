@@ -17,7 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint import http_api
+from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
+from audiocodes_endpoint.channel import http_api
+from audiocodes_endpoint.config.endpoint import EndpointSettings, SecretUnavailable, resolve_secret
+from audiocodes_endpoint.features.outbound.calls import DialRequest, Outbound, OutboundRefused, StatusCallback
+from audiocodes_endpoint.features.outbound.destinations import DestinationRefused
 from audiocodes_endpoint.observability import (
     bind_conversation,
     count,
@@ -27,11 +31,7 @@ from audiocodes_endpoint.observability import (
     per_invocation,
     traced,
 )
-from audiocodes_endpoint.outbound.calls import DialRequest, Outbound, OutboundRefused, StatusCallback
-from audiocodes_endpoint.outbound.destinations import DestinationRefused
-from audiocodes_endpoint.outbound.store import CallStore, StatusEvents
-from audiocodes_endpoint.runtime import prepare, runtime
-from audiocodes_endpoint.settings import EndpointSettings, SecretUnavailable, resolve_secret
+from audiocodes_endpoint.wiring import prepare, runtime
 
 prepare(secrets=lambda endpoint: [endpoint.dialout.api_key] if endpoint.dialout else [])
 

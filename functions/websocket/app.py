@@ -11,12 +11,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint import bot_auth, http_api, protocol
-from audiocodes_endpoint.conversation import ConversationNotFound
-from audiocodes_endpoint.delivery import Work
+from audiocodes_endpoint.channel import audiocodes, bot_auth, http_api
+from audiocodes_endpoint.config.endpoint import SecretUnavailable
+from audiocodes_endpoint.core.conversation import ConversationNotFound
+from audiocodes_endpoint.core.delivery import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
-from audiocodes_endpoint.runtime import prepare, runtime
-from audiocodes_endpoint.settings import SecretUnavailable
+from audiocodes_endpoint.wiring import prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
 # AWS clients, so the first request of a fresh environment does not (runtime.prepare).
@@ -37,7 +37,7 @@ def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
         return http_api.endpoint_misconfigured(endpoint.url_token, problem.reference, problem.reason)
     if not allowed:
         return bot_auth.unauthorized(endpoint)
-    if not protocol.is_conversation_id(conversation):
+    if not audiocodes.is_conversation_id(conversation):
         return http_api.error(400, "bad_request", "conversation: not a conversation id this endpoint created")
     conversations = runtime().conversations
     try:

@@ -1,11 +1,11 @@
-"""An in-memory :class:`~audiocodes_endpoint.analytics.AnalyticsStore` for unit tests of the wiring."""
+"""An in-memory :class:`~audiocodes_endpoint.features.analytics.AnalyticsStore` for unit tests of the wiring."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 
-from audiocodes_endpoint.analytics import TurnRecord
+from audiocodes_endpoint.features.analytics import TurnRecord
 
 
 class InMemoryAnalyticsStore:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audiocodes_endpoint.channel.audiocodes import event, message
 from audiocodes_endpoint.flows.turn import Emit, FlowInput, FlowState, TurnOptions, TurnResult
-from audiocodes_endpoint.protocol import event, message
 
 
 class EchoFlow:

@@ -10,7 +10,7 @@ import copy
 import dataclasses
 import threading
 
-from audiocodes_endpoint.sessions import Claimed, ConflictError, Lease, Session, session_key
+from audiocodes_endpoint.core.sessions import Claimed, ConflictError, Lease, Session, session_key
 
 # What ``save`` writes; everything else belongs to other writers (see the sessions module).
 _SAVED = ("status", "expires_at", "execution", "flow_state", "context", "replies", "disconnect", "storage",

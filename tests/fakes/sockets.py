@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audiocodes_endpoint.delivery import ConnectionGone
+from audiocodes_endpoint.core.delivery import ConnectionGone
 
 
 class RecordingPusher:

@@ -22,8 +22,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 from audiocodes_devtools.template import HttpRoute, Template
-from audiocodes_endpoint.delivery import Work
-from audiocodes_endpoint.protocol import InboundActivity
+from audiocodes_endpoint.channel.audiocodes import InboundActivity
+from audiocodes_endpoint.core.delivery import Work
 
 from .conftest import REPO_ROOT, route_matches
 

@@ -502,7 +502,7 @@ def test_deployed_demo_endpoints_reach_no_private_network_and_no_default_account
         monkeypatch.setenv(name, value)
 
     # When the shipped agent's endpoints are loaded
-    from audiocodes_endpoint.settings import load_endpoints
+    from audiocodes_endpoint.config.endpoint import load_endpoints
 
     endpoints = load_endpoints(REPO_ROOT / "agent")
 

@@ -38,7 +38,7 @@ def bot_api(sessions_table: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The handler module with a fresh runtime bound to this test's moto state."""
     from aws_lambda_powertools.utilities import parameters
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     monkeypatch.setenv("SESSIONS_TABLE", sessions_table)
     monkeypatch.setenv("AGENT_DIR", str(ROOT / "agent"))
@@ -125,7 +125,7 @@ def turn_queue(aws: None) -> dict[str, str]:
 
 @pytest.fixture
 def handlers(bot_api: Any, turn_queue: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     monkeypatch.setenv("TURN_QUEUE_URL", turn_queue["url"])
     monkeypatch.setenv("WEBSOCKET_URL", "wss://ws.example.com/live")
@@ -241,8 +241,8 @@ class AccountsApi:
 @pytest.fixture
 def accounts(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Set before the runtime is built (the first request), so the demo endpoints' variables point here."""
-    from audiocodes_endpoint.runtime import runtime
-    from audiocodes_endpoint.settings import endpoints_for
+    from audiocodes_endpoint.config.endpoint import endpoints_for
+    from audiocodes_endpoint.wiring import runtime
 
     api = AccountsApi()
     monkeypatch.setenv("ACCOUNTS_API_URL", api.url)
@@ -258,8 +258,8 @@ def accounts(monkeypatch: pytest.MonkeyPatch) -> Any:
 @pytest.fixture
 def lookup_call(call: Call, accounts: AccountsApi, monkeypatch: pytest.MonkeyPatch) -> Call:
     """``call`` on the test agent's ``lookup`` endpoint (every turn makes an HTTP lookup)."""
-    from audiocodes_endpoint.runtime import runtime
-    from audiocodes_endpoint.settings import endpoints_for
+    from audiocodes_endpoint.config.endpoint import endpoints_for
+    from audiocodes_endpoint.wiring import runtime
 
     monkeypatch.setenv("AGENT_DIR", str(ROOT / "tests" / "integration" / "agent"))
     monkeypatch.setenv("LOOKUP_BOT_TOKEN", TOKEN)

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from audiocodes_devtools.sqs_poller import SqsPoller
-from audiocodes_endpoint.delivery import ConnectionGone
+from audiocodes_endpoint.core.delivery import ConnectionGone
 from tests.integration.conftest import (
     ASYNC_TOKEN,
     FakeLambdaContext,
@@ -71,7 +71,7 @@ def test_a_dispatcher_that_crashes_mid_batch_is_retried_without_sending_a_frame_
     post(call, path, {"activities": [activity(text="1234")]})
     post(call, path, {"activities": [activity(text="goodbye")]})
     # When the WebSocket push fails once, in the middle of the batch
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     real_push, failures = runtime().pusher.push, []
 
@@ -128,7 +128,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
 
 
 def test_the_websocket_push_maps_gone_to_connection_gone(handlers):
-    from audiocodes_endpoint.delivery import WebSocketPusher
+    from audiocodes_endpoint.core.delivery import WebSocketPusher
 
     class GoneClient:
         class exceptions:

@@ -29,7 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from audiocodes_devtools.events import http_event
 from audiocodes_devtools.sqs_poller import SqsPoller
-from audiocodes_endpoint.delivery import ConnectionGone, Work
+from audiocodes_endpoint.core.delivery import ConnectionGone, Work
 from tests.integration.conftest import FakeLambdaContext, activity, connect, post, start_event
 
 KEY = "inject-key"
@@ -40,7 +40,7 @@ DURING = ["nothing", "connect", "socket_drops", "inject", "notify", "vaic_discon
 def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, turn_queue, accounts, monkeypatch):
     import importlib
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     boto3.client("ssm").put_parameter(
         Name="/audiocodes-endpoint/demo-async/inject-api-key", Value=KEY, Type="SecureString", Overwrite=True

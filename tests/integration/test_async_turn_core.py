@@ -65,7 +65,7 @@ def test_inject_and_notify_take_the_callers_number_as_soon_as_the_greeting_is_ou
     call, handlers, inject_app, turn_queue, monkeypatch
 ):
     # Given an async call whose start turn is running, and an integration that reacts to its first frame
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     post(call, "/demo-async", {"conversation": CONVERSATION_ASYNC})
     connect(handlers, "conn-1")
@@ -90,9 +90,9 @@ def test_inject_and_notify_take_the_callers_number_as_soon_as_the_greeting_is_ou
 def test_a_disconnect_racing_the_running_turn_ends_the_call_after_it(
     call, handlers, turn_queue, accounts, analytics_table, monkeypatch
 ):
-    from audiocodes_endpoint.analytics import summarize
-    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.features.analytics import summarize
+    from audiocodes_endpoint.wiring import runtime
 
     # (moto forgets a connection's frames when it is closed, as the disconnect does: keep a copy)
     real_push, frames = runtime().pusher.push, []

@@ -20,7 +20,7 @@ def _clients(rt: Any) -> list[Any]:
 def test_init_builds_the_clients_and_services_and_a_restore_replaces_every_client(
     handlers: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from audiocodes_endpoint import runtime as runtime_module
+    from audiocodes_endpoint import wiring as runtime_module
 
     # Given Lambda's SnapStart hooks module (python3.12 runtimes provide it; here a stand-in records hooks)
     hooks: list[Any] = []

@@ -23,7 +23,7 @@ BASE = f"/demo/conversation/{CONVERSATION}"
 
 @pytest.fixture
 def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bot_api: Any) -> Path:
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     copy = tmp_path / "agent"
     shutil.copytree(ROOT / "agent", copy, ignore=shutil.ignore_patterns("__pycache__"))
@@ -34,7 +34,7 @@ def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bot_api: Any) -> Path
 
 def deploy(agent: Path, change: Any) -> None:
     """A new version of the flow; the next request runs in an environment that loaded it."""
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     path = agent / "flows" / "main.yaml"
     flow = yaml.safe_load(path.read_text())

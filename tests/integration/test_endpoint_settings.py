@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from audiocodes_devtools.template import load_template
-from audiocodes_endpoint.privacy import MASK
+from audiocodes_endpoint.features.privacy import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
 
@@ -29,7 +29,7 @@ def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def rt(analytics_table: str, bot_api: Any) -> Any:
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     runtime.cache_clear()
     boto3.client("ssm").put_parameter(
@@ -50,8 +50,8 @@ def begin(call, endpoint="demo", conversation=CONVERSATION):
 
 
 def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, analytics_table):
-    from audiocodes_endpoint.analytics import summarize
-    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.features.analytics import summarize
 
     # Given a call on the demo endpoint (collect_analytics and store_transcripts on)
     begin(call)
@@ -73,7 +73,7 @@ def test_every_turn_is_recorded_with_its_transcript_and_summarised(rt, call, ana
 
 
 def test_with_mask_ip_off_the_address_is_kept(rt, call, analytics_table, monkeypatch):
-    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
 
     demo = rt.endpoints["demo"]
     keep_ip = demo.data_protection.model_copy(update={"mask_ip": False})
@@ -111,7 +111,7 @@ def test_the_input_transformer_changes_what_the_flow_hears_and_keeps_call_storag
 
 
 def test_translation_both_ways_with_a_stubbed_provider(rt, call):
-    from audiocodes_endpoint.translation import AmazonTranslate
+    from audiocodes_endpoint.features.translation import AmazonTranslate
 
     endpoint = rt.endpoints["demo-translated"]
     client = boto3.client("translate", region_name="eu-central-1")
@@ -137,7 +137,7 @@ def test_translation_both_ways_with_a_stubbed_provider(rt, call):
 
 
 def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
-    from audiocodes_endpoint.translation import AmazonTranslate
+    from audiocodes_endpoint.features.translation import AmazonTranslate
 
     endpoint = rt.endpoints["demo-translated"]
     client = boto3.client("translate", region_name="eu-central-1")
@@ -150,8 +150,8 @@ def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
 
 
 def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatch):
-    from audiocodes_endpoint.nlu_connectors import NluSettings, connector_for
-    from audiocodes_endpoint.services import EndpointServices
+    from audiocodes_endpoint.features.external_nlu import NluSettings, connector_for
+    from audiocodes_endpoint.features.services import EndpointServices
 
     # Given the demo endpoint using Amazon Lex V2
     lex = boto3.client("lexv2-runtime", region_name="eu-central-1")
@@ -227,7 +227,7 @@ def test_a_call_past_its_maximum_tells_the_flow_first_then_ends_after_the_grace(
 def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, monkeypatch):
     from dataclasses import replace
 
-    from audiocodes_endpoint.transformers import Transformers, TransformerSettings
+    from audiocodes_endpoint.features.transformers import Transformers, TransformerSettings
 
     def only_speech(*, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [o for o in outputs if o["type"] == "message"]
@@ -243,7 +243,7 @@ def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, mon
 
 
 def _stub_translate(rt):
-    from audiocodes_endpoint.translation import AmazonTranslate
+    from audiocodes_endpoint.features.translation import AmazonTranslate
 
     client = boto3.client("translate", region_name="eu-central-1")
     rt.services(rt.endpoints["demo-translated"]).translator.provider = AmazonTranslate(client=client)

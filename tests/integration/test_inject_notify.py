@@ -184,7 +184,7 @@ def test_a_disconnected_call_is_409(live_call, inject_app, call):
 
 
 def test_an_endpoint_not_in_async_mode_is_409(inject_app, call, monkeypatch):
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     # Given the sync demo endpoint with an inject key
     demo = runtime().endpoints["demo"]
@@ -247,8 +247,8 @@ def test_raw_notify_and_its_errors(live_call, inject_app):
 
 
 def test_a_raw_route_without_its_transformer_is_404(live_call, inject_app, monkeypatch):
-    from audiocodes_endpoint.runtime import runtime
-    from audiocodes_endpoint.transformers import TransformerSettings
+    from audiocodes_endpoint.features.transformers import TransformerSettings
+    from audiocodes_endpoint.wiring import runtime
 
     endpoint = runtime().endpoints["demo-async"]
     no_hooks = endpoint.model_copy(update={"transformers": TransformerSettings(), "url_token": "plain"})

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from audiocodes_devtools.model_server import Reply, model_server
-from audiocodes_endpoint.llm.settings import LlmSettings
+from audiocodes_endpoint.config.llm import LlmSettings
 from tests.integration.conftest import CONVERSATION, activity
 from tests.integration.test_endpoint_settings import analytics_table, begin, rt, turn  # noqa: F401  (fixtures)
 
@@ -28,7 +28,7 @@ def llm_demo(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_a_sync_turn_speaks_the_whole_answer_keeps_history_and_records_tokens(llm_demo, call, sessions_table):
-    from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
+    from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
 
     llm_demo.script(Reply(["Your balance is", " 120 euros.", " Anything else?"], usage=(321, 17)))
     assert begin(call)[-1].startswith("Hello, this is Example Bank's assistant.")

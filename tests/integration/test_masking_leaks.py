@@ -209,7 +209,7 @@ def test_no_error_path_writes_the_callers_data(
 ) -> None:  # fmt: skip
     from aws_lambda_powertools.utilities import parameters
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     ssm = boto3.client("ssm")
     for token, secret in (("leaky", TOKEN), ("leaky-async", ASYNC_TOKEN)):

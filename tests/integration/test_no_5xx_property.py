@@ -297,7 +297,7 @@ class Requests:
 
 def not_storable(value: Any, seen: list[str], where: str = "") -> None:
     """Collect strings (JSON inside strings too) that DynamoDB or SQS would hold as invalid Unicode."""
-    from audiocodes_endpoint.decoding import storable
+    from audiocodes_endpoint.channel.decoding import storable
 
     if isinstance(value, str):
         if not storable(value):
@@ -357,7 +357,7 @@ def test_no_request_to_any_route_gets_a_5xx(everything: dict[str, Any], turn_que
 
     boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb", record)  # type: ignore[union-attr]
     boto3.DEFAULT_SESSION.events.register("provide-client-params.sqs", record)  # type: ignore[union-attr]
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     runtime.cache_clear()  # its clients are made again, with the recorder
 

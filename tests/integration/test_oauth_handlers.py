@@ -20,8 +20,8 @@ BASE = f"/demo-oauth/conversation/{CONVERSATION}"
 
 @pytest.fixture
 def issuer(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalIssuer]:
-    from audiocodes_endpoint.runtime import runtime
-    from audiocodes_endpoint.settings import endpoints_for
+    from audiocodes_endpoint.config.endpoint import endpoints_for
+    from audiocodes_endpoint.wiring import runtime
 
     running = LocalIssuer().start()
     monkeypatch.setenv("LOCAL_OAUTH_ISSUER", running.url)

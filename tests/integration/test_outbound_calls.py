@@ -56,8 +56,8 @@ def standin() -> Iterator[DialoutStandIn]:
 def app(sessions_table: str, standin: DialoutStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from aws_lambda_powertools.utilities import parameters
 
-    from audiocodes_endpoint.outbound import vaic
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.features.outbound import vaic
+    from audiocodes_endpoint.wiring import runtime
 
     agent = shutil.copytree(ROOT / "agent", tmp_path / "agent")
     (agent / "endpoints" / "calls.yaml").write_text(ENDPOINT.format(url=standin.url))

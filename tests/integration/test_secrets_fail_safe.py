@@ -33,7 +33,7 @@ inject_api_key: ssm:/audiocodes-endpoint/broken/inject-api-key
 def apps(handlers: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     from aws_lambda_powertools.utilities import parameters
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     agent = tmp_path / "agent"
     shutil.copytree(ROOT / "agent", agent, ignore=shutil.ignore_patterns("__pycache__"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from audiocodes_endpoint.sessions import ConflictError, Lease, Session, WaitingEntry
-from audiocodes_endpoint.sessions.dynamodb import DynamoDBSessionStore
+from audiocodes_endpoint.adapters.aws.session_store import DynamoDBSessionStore
+from audiocodes_endpoint.core.sessions import ConflictError, Lease, Session, WaitingEntry
 from tests.fakes.session_store import InMemorySessionStore
 
 NOW = 1_700_000_000.0

@@ -3,8 +3,8 @@ import threading
 import boto3
 import pytest
 
-from audiocodes_endpoint.sessions import ConflictError, Session
-from audiocodes_endpoint.sessions.dynamodb import DynamoDBSessionStore
+from audiocodes_endpoint.adapters.aws.session_store import DynamoDBSessionStore
+from audiocodes_endpoint.core.sessions import ConflictError, Session
 
 NOW = 1_700_000_000.0
 

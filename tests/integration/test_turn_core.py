@@ -113,7 +113,7 @@ def test_fifty_distinct_activities_at_once_all_run_one_at_a_time(lookup_call, ac
 
 
 def test_past_the_line_limit_a_request_is_refused_with_503_and_retry_after(call, accounts, sessions_table, monkeypatch):
-    import audiocodes_endpoint.conversation as conversation
+    import audiocodes_endpoint.core.conversation as conversation
 
     monkeypatch.setattr(conversation, "MAX_WAITING", 2)
     # Given a turn that holds the call (its lookup is held open)

@@ -110,7 +110,7 @@ def functions(handlers: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
     """Every function's handler module, with the tokens and key the events carry in (moto's) SSM."""
     from aws_lambda_powertools.utilities import parameters
 
-    from audiocodes_endpoint.runtime import runtime
+    from audiocodes_endpoint.wiring import runtime
 
     monkeypatch.setenv("WEBSOCKET_URL", f"wss://{WEBSOCKET_DOMAIN}/live")
     monkeypatch.setenv("CONNECTIONS_URL", f"https://{WEBSOCKET_DOMAIN}/live")

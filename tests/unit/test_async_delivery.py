@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from audiocodes_endpoint.conversation import Conversations
-from audiocodes_endpoint.delivery import SocketOutlet
+from audiocodes_endpoint.channel.audiocodes import InboundActivity, message
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.core.conversation import Conversations
+from audiocodes_endpoint.core.delivery import SocketOutlet
 from audiocodes_endpoint.flows.turn import FlowState, TurnResult
-from audiocodes_endpoint.protocol import InboundActivity, message
-from audiocodes_endpoint.settings import EndpointSettings
 from tests.fakes.flows import EchoFlow
 from tests.fakes.session_store import InMemorySessionStore
 from tests.fakes.sockets import RecordingPusher

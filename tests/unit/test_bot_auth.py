@@ -15,8 +15,8 @@ from hypothesis import settings as settings_hypothesis
 from hypothesis import strategies as st
 
 from audiocodes_devtools.oauth_issuer import LocalIssuer, fetch_token
-from audiocodes_endpoint.bot_auth import BotAuthenticator, KeySet, fetch_json, granted_scopes
-from audiocodes_endpoint.settings import EndpointSettings, OAuth2Settings
+from audiocodes_endpoint.channel.bot_auth import BotAuthenticator, KeySet, fetch_json, granted_scopes
+from audiocodes_endpoint.config.endpoint import EndpointSettings, OAuth2Settings
 
 
 class Clock:

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from audiocodes_endpoint.call_handling import flow_problems
-from audiocodes_endpoint.conversation import Conversations
+from audiocodes_endpoint.channel.audiocodes import InboundActivity
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.core.call_handling import flow_problems
+from audiocodes_endpoint.core.conversation import Conversations
 from audiocodes_endpoint.flows import FlowEngine, load_agent
-from audiocodes_endpoint.protocol import InboundActivity
-from audiocodes_endpoint.settings import EndpointSettings
 from tests.fakes.session_store import InMemorySessionStore
 from tests.unit.flows.support import write_agent
 

@@ -2,9 +2,9 @@ import threading
 
 import pytest
 
-from audiocodes_endpoint.conversation import ConversationEnded, ConversationNotFound, Conversations
-from audiocodes_endpoint.protocol import InboundActivity
-from audiocodes_endpoint.settings import EndpointSettings
+from audiocodes_endpoint.channel.audiocodes import InboundActivity
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.core.conversation import ConversationEnded, ConversationNotFound, Conversations
 from tests.fakes.flows import EchoFlow
 from tests.fakes.session_store import InMemorySessionStore
 
@@ -164,7 +164,7 @@ def test_concurrent_activities_on_one_conversation_lose_no_update(store, clock):
 
 
 def test_activities_past_the_deadline_are_not_run_the_call_fails_closed_and_is_saved(store, clock):
-    from audiocodes_endpoint.deadline import Deadline
+    from audiocodes_endpoint.core.deadline import Deadline
 
     # Given a flow whose every turn takes one second, and a request with 2.5 s to work
     class SlowFlow(EchoFlow):

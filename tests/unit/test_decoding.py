@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiocodes_endpoint.decoding import MAX_DEPTH, Refused, decode_body, loads, storable
+from audiocodes_endpoint.channel.decoding import MAX_DEPTH, Refused, decode_body, loads, storable
 
 JSON = {"content-type": "application/json"}
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, Form
 
 from audiocodes_devtools.events import http_event
-from audiocodes_endpoint import http_api
+from audiocodes_endpoint.channel import http_api
 
 app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)

@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from audiocodes_devtools.dialout_standin import DialoutStandIn
-from audiocodes_endpoint.outbound import vaic
-from audiocodes_endpoint.outbound.destinations import DestinationRefused, checked_destination
-from audiocodes_endpoint.outbound.flow_context import call_direction
-from audiocodes_endpoint.outbound.settings import DestinationPolicy, DialoutSettings
+from audiocodes_endpoint.config.dialout import DestinationPolicy, DialoutSettings
+from audiocodes_endpoint.features.outbound import vaic
+from audiocodes_endpoint.features.outbound.destinations import DestinationRefused, checked_destination
+from audiocodes_endpoint.features.outbound.flow_context import call_direction
 
 POLICY = DestinationPolicy(country_codes=[49], patterns=[r"^\+4420\d{8}$"], do_not_call=["+4930111111111"])
 

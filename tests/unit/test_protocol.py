@@ -4,7 +4,7 @@ from urllib.parse import urljoin
 import pytest
 from pydantic import ValidationError
 
-from audiocodes_endpoint import protocol
+from audiocodes_endpoint.channel import audiocodes as protocol
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

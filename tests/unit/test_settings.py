@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.settings import SecretUnavailable, SettingsError, load_endpoints, resolve_secret
+from audiocodes_endpoint.config.endpoint import SecretUnavailable, SettingsError, load_endpoints, resolve_secret
 
 AGENT = Path(__file__).parents[2] / "agent"
 

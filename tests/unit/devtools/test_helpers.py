@@ -11,7 +11,7 @@ import pytest
 from audiocodes_devtools import local_urls
 from audiocodes_devtools.analytics_cli import format_transcript
 from audiocodes_devtools.phone import transfer_status
-from audiocodes_endpoint.analytics import TurnRecord
+from audiocodes_endpoint.features.analytics import TurnRecord
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from audiocodes_endpoint.channel.audiocodes import Activity
 from audiocodes_endpoint.flows import Agent, FlowEngine, FlowInput, FlowState, TurnOptions, load_agent
-from audiocodes_endpoint.protocol import Activity
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO_AGENT = REPO / "agent"

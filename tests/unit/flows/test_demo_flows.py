@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from audiocodes_endpoint.channel.audiocodes import Activity
 from audiocodes_endpoint.flows import FlowEngine, FlowInput, FlowState, TurnOptions, load_agent
-from audiocodes_endpoint.protocol import Activity
 
 from .support import DEMO_AGENT, Call, ev, say
 

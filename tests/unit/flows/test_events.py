@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from audiocodes_endpoint.channel.audiocodes import Activity
 from audiocodes_endpoint.flows import FlowEngine, FlowError, FlowInput, FlowState
-from audiocodes_endpoint.protocol import Activity
 
 from .support import LOCAL, Call, build_agent, ev, say
 

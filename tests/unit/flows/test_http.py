@@ -74,7 +74,7 @@ def test_not_found_goes_to_on_error_with_status(tmp_path: Path, http_stub: str) 
 
 
 def test_json_that_cannot_be_stored_is_kept_as_text(tmp_path: Path, http_stub: str) -> None:
-    from audiocodes_endpoint.decoding import storable
+    from audiocodes_endpoint.channel.decoding import storable
 
     # Given an API answering JSON with a lone surrogate and 5,000 levels of nesting
     call = run(tmp_path, f"    url: {http_stub}/not-unicode", ALLOW)

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from audiocodes_devtools.model_server import Reply, model_server
+from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.features.llm.providers import LlmRuntime
 from audiocodes_endpoint.flows import FlowEngine, FlowInput, FlowState, TurnOptions
-from audiocodes_endpoint.llm.runtime import LlmRuntime
-from audiocodes_endpoint.llm.settings import LlmSettings
 from tests.unit.flows.support import Call, build_agent
 
 ASSISTANT = """

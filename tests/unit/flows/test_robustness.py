@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audiocodes_endpoint.channel.audiocodes import Activity
 from audiocodes_endpoint.flows import FlowEngine, FlowError, FlowInput, FlowState, TurnOptions, load_agent
 from audiocodes_endpoint.flows.engine import MAX_CALL_DEPTH
-from audiocodes_endpoint.protocol import Activity
 
 from .support import DEMO_AGENT, Call, build_agent
 

@@ -3,8 +3,8 @@ while a failure of the loop's own callback (a push that could not be made) passe
 
 import pytest
 
-from audiocodes_endpoint.llm.agent import answer
-from audiocodes_endpoint.llm.types import Finished, ModelError, ModelRequest, TextDelta
+from audiocodes_endpoint.features.llm.agent import answer
+from audiocodes_endpoint.features.llm.types import Finished, ModelError, ModelRequest, TextDelta
 
 REQUEST = ModelRequest(model="m", system="", messages=[{"role": "user", "content": "hi"}])
 

@@ -3,9 +3,17 @@
 
 import pytest
 
-from audiocodes_endpoint.llm.agent import Tool, answer
-from audiocodes_endpoint.llm.bedrock import BedrockProvider
-from audiocodes_endpoint.llm.types import Finished, ModelError, ModelRequest, TextDelta, ToolCall, ToolSpec, Usage
+from audiocodes_endpoint.adapters.aws.bedrock import BedrockProvider
+from audiocodes_endpoint.features.llm.agent import Tool, answer
+from audiocodes_endpoint.features.llm.types import (
+    Finished,
+    ModelError,
+    ModelRequest,
+    TextDelta,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
 from tests.unit.llm.eventstream import (
     EventStreamStubber,
     bedrock_client,

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from audiocodes_devtools.model_server import Reply, model_server
+from audiocodes_endpoint.config.endpoint import load_endpoints
+from audiocodes_endpoint.core.turn_pipeline import turn_options
+from audiocodes_endpoint.features.external_nlu import NluSettings, NluSetupError, connector_for
+from audiocodes_endpoint.features.llm.providers import LlmRuntime
 from audiocodes_endpoint.flows import load_agent
-from audiocodes_endpoint.llm.runtime import LlmRuntime
-from audiocodes_endpoint.nlu_connectors import NluSettings, NluSetupError, connector_for
-from audiocodes_endpoint.settings import load_endpoints
-from audiocodes_endpoint.turns import turn_options
 from tests.conftest import ROOT
 from tests.unit.flows.support import Call
 

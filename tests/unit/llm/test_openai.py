@@ -5,11 +5,11 @@ import time
 import pytest
 
 from audiocodes_devtools.model_server import Reply, model_server
-from audiocodes_endpoint.llm.agent import Tool, answer
-from audiocodes_endpoint.llm.openai import OpenAiProvider
-from audiocodes_endpoint.llm.runtime import provider_for
-from audiocodes_endpoint.llm.settings import LlmSettings
-from audiocodes_endpoint.llm.types import Finished, ModelError, ModelRequest, TextDelta, ToolSpec, Usage
+from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.features.llm.agent import Tool, answer
+from audiocodes_endpoint.features.llm.openai import OpenAiProvider
+from audiocodes_endpoint.features.llm.providers import provider_for
+from audiocodes_endpoint.features.llm.types import Finished, ModelError, ModelRequest, TextDelta, ToolSpec, Usage
 
 WEATHER = ToolSpec("weather", "Weather in a city", {"type": "object", "properties": {"city": {"type": "string"}}})
 
@@ -109,7 +109,7 @@ def test_the_step_budget_ends_a_tool_loop():
 
 
 def test_providers_are_kept_per_settings_and_made_anew_after_a_reset():
-    from audiocodes_endpoint.llm.runtime import reset_clients
+    from audiocodes_endpoint.features.llm.providers import reset_clients
 
     settings = LlmSettings(provider="openai", base_url="http://127.0.0.1:9/v1")
     first = provider_for("openai", settings)

@@ -1,6 +1,6 @@
 """Sentence cutting of a streamed answer: as soon as a sentence ends, never inside SSML or "e.g."."""
 
-from audiocodes_endpoint.llm.sentences import SentenceSplitter
+from audiocodes_endpoint.features.llm.sentences import SentenceSplitter
 
 
 def feed_all(pieces, min_chars=20):

@@ -9,7 +9,8 @@ import pytest
 
 from audiocodes_devtools.analytics_cli import main
 from audiocodes_devtools.template import load_template
-from audiocodes_endpoint.analytics import (
+from audiocodes_endpoint.adapters.aws.analytics_store import INDEX, DynamoDBAnalyticsStore
+from audiocodes_endpoint.features.analytics import (
     Analytics,
     Summary,
     TurnRecord,
@@ -18,8 +19,7 @@ from audiocodes_endpoint.analytics import (
     prepare,
     summarize,
 )
-from audiocodes_endpoint.analytics.dynamodb import INDEX, DynamoDBAnalyticsStore
-from audiocodes_endpoint.privacy import MASK, DataProtectionSettings
+from audiocodes_endpoint.features.privacy import MASK, DataProtectionSettings
 from tests.fakes.analytics_store import InMemoryAnalyticsStore
 
 HERE = Path(__file__).parent

@@ -6,8 +6,7 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 from pydantic import ValidationError
 
-from audiocodes_endpoint.flows.nlu import BuiltinIntentMatcher, NluResult
-from audiocodes_endpoint.nlu_connectors import (
+from audiocodes_endpoint.features.external_nlu import (
     NO_INTENT,
     Guarded,
     LexConnector,
@@ -18,6 +17,7 @@ from audiocodes_endpoint.nlu_connectors import (
     connector_for,
     lex_result,
 )
+from audiocodes_endpoint.flows.nlu import BuiltinIntentMatcher, NluResult
 
 LEX = {"bot_id": "ABCDEFGHIJ", "bot_alias_id": "TSTALIASID", "locale_id": "de_DE", "region": "eu-central-1"}
 BUILTIN = BuiltinIntentMatcher({"pay": ["pay my bill"], "balance": ["what is my balance"]}, threshold=0.75)

@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from audiocodes_endpoint.observability import bind_conversation, logger
-from audiocodes_endpoint.privacy import (
+from audiocodes_endpoint.features.privacy import (
     MASK,
     DataProtectionSettings,
     error_name,
@@ -17,6 +16,7 @@ from audiocodes_endpoint.privacy import (
     mask_phone_numbers,
     mask_values,
 )
+from audiocodes_endpoint.observability import bind_conversation, logger
 
 CALLER = "+4930123456789"
 DIGITS = "30123456789"  # what must not appear anywhere, whatever the formatting

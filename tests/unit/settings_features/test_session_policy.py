@@ -3,7 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from audiocodes_endpoint.session_policy import (
+from audiocodes_endpoint.core.call_limits import (
     FLOW_EVENT,
     HANGUP_REASON,
     CallLimitDecision,

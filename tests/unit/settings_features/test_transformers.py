@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from audiocodes_endpoint.settings import EndpointSettings
-from audiocodes_endpoint.transformers import (
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.features.transformers import (
     MAX_STORAGE_BYTES,
     TransformerError,
     TransformerInput,

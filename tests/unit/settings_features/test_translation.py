@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from audiocodes_endpoint.translation import (
+from audiocodes_endpoint.features.translation import (
     AmazonTranslate,
     Translation,
     TranslationSettings,

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
+from audiocodes_endpoint.flows.turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
 
 if TYPE_CHECKING:
-    from .engine import FlowEngine
-    from .loader import Agent, AgentLoadError, Report, check_agent, load_agent
-    from .model import Flow, flow_json_schema
-    from .nlu import BuiltinIntentMatcher, NluConnector, NluResult, evaluate, load_utterances
+    from audiocodes_endpoint.flows.engine import FlowEngine
+    from audiocodes_endpoint.flows.loader import Agent, AgentLoadError, Report, check_agent, load_agent
+    from audiocodes_endpoint.flows.model import Flow, flow_json_schema
+    from audiocodes_endpoint.flows.nlu import BuiltinIntentMatcher, NluConnector, NluResult, evaluate, load_utterances
 
 _LAZY = {
     "FlowEngine": "engine",

@@ -39,14 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..protocol import Activity, event
-from .events import OPT_IN_EVENTS, flow_events
-from .loader import Agent
-from .model import Flow
-from .nodes.base import NodeBase
-from .runtime import EmitFailed, Turn
-from .steps import Call, End, Jump, Next, Step, Wait
-from .turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
+from audiocodes_endpoint.channel.audiocodes import Activity, event
+from audiocodes_endpoint.flows.events import OPT_IN_EVENTS, flow_events
+from audiocodes_endpoint.flows.loader import Agent
+from audiocodes_endpoint.flows.model import Flow
+from audiocodes_endpoint.flows.nodes.base import NodeBase
+from audiocodes_endpoint.flows.runtime import EmitFailed, Turn
+from audiocodes_endpoint.flows.steps import Call, End, Jump, Next, Step, Wait
+from audiocodes_endpoint.flows.turn import Emit, EventAction, FlowError, FlowInput, FlowState, TurnOptions, TurnResult
 
 MAX_CALL_DEPTH = 16
 

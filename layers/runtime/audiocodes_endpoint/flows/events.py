@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .model import Flow
+    from audiocodes_endpoint.flows.model import Flow
 
 OPT_IN_EVENTS: frozenset[str] = frozenset(
     {

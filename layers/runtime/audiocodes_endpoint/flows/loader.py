@@ -19,14 +19,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from .extensions import Extensions
-from .fields import EXPRESSION, TEXT, TemplateKind
-from .model import KNOWN_EVENTS, Flow
-from .nlu import BuiltinIntentMatcher, IntentsFile, NluConnector
-from .nodes.base import NodeBase
-from .nodes.logic import Goto
-from .templating import Templates
-from .yamlio import line_of, parse
+from audiocodes_endpoint.flows.extensions import Extensions
+from audiocodes_endpoint.flows.fields import EXPRESSION, TEXT, TemplateKind
+from audiocodes_endpoint.flows.model import KNOWN_EVENTS, Flow
+from audiocodes_endpoint.flows.nlu import BuiltinIntentMatcher, IntentsFile, NluConnector
+from audiocodes_endpoint.flows.nodes.base import NodeBase
+from audiocodes_endpoint.flows.nodes.logic import Goto
+from audiocodes_endpoint.flows.templating import Templates
+from audiocodes_endpoint.flows.yamlio import line_of, parse
 
 FLOW_PATTERNS = ("*.yaml", "*.yml")
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .fields import NodeId
-from .nodes.audiocodes import (
+from audiocodes_endpoint.flows.fields import NodeId
+from audiocodes_endpoint.flows.nodes.audiocodes import (
     AgentAssist,
     CallRecording,
     Hangup,
@@ -18,13 +18,13 @@ from .nodes.audiocodes import (
     SetSessionParameters,
     Transfer,
 )
-from .nodes.code import Code
-from .nodes.http import HttpRequest
-from .nodes.llm import Llm, LlmExtract
-from .nodes.logic import CallFlow, Condition, EndFlow, Goto, SetContext, Switch
-from .nodes.messages import Say, SendActivities, SendEvent
-from .nodes.question import Question
-from .nodes.voice import (
+from audiocodes_endpoint.flows.nodes.code import Code
+from audiocodes_endpoint.flows.nodes.http import HttpRequest
+from audiocodes_endpoint.flows.nodes.llm import Llm, LlmExtract
+from audiocodes_endpoint.flows.nodes.logic import CallFlow, Condition, EndFlow, Goto, SetContext, Switch
+from audiocodes_endpoint.flows.nodes.messages import Say, SendActivities, SendEvent
+from audiocodes_endpoint.flows.nodes.question import Question
+from audiocodes_endpoint.flows.nodes.voice import (
     BargeIn,
     BotDelay,
     ContinuousAsr,

@@ -160,7 +160,7 @@ def misses(
 def load_utterances(path: Any) -> list[tuple[str, str | None]]:
     """Read a test set: a YAML mapping ``utterance: intent`` (``none``/null for no intent),
     optionally under an ``utterances:`` key."""
-    from .yamlio import parse  # YAML 1.2 booleans: `yes: yes` is an intent, not True
+    from audiocodes_endpoint.flows.yamlio import parse  # YAML 1.2 booleans: `yes: yes` is an intent, not True
 
     with open(path, encoding="utf-8") as handle:
         data, _ = parse(handle.read())

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..protocol import Activity, cognigy_activities, from_wire, message
+from audiocodes_endpoint.channel.audiocodes import Activity, cognigy_activities, from_wire, message
 
 
 class OutputError(ValueError):

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from .fields import TEXT, is_template
+from audiocodes_endpoint.flows.fields import TEXT, is_template
 
 Flag = Annotated[bool, Strict()]
 Millis = Annotated[int, Strict(), Field(ge=0, le=3_600_000)]

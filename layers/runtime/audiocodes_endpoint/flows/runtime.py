@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import Activity, event
-from .events import events_request, merge_requested
-from .sentences import input_mode, sentence_type
-from .templating import TemplateRuntimeError, Templates
-from .turn import Emit, FlowError, FlowInput, TurnOptions
+from audiocodes_endpoint.channel.audiocodes import Activity, event
+from audiocodes_endpoint.flows.events import events_request, merge_requested
+from audiocodes_endpoint.flows.sentences import input_mode, sentence_type
+from audiocodes_endpoint.flows.templating import TemplateRuntimeError, Templates
+from audiocodes_endpoint.flows.turn import Emit, FlowError, FlowInput, TurnOptions
 
 if TYPE_CHECKING:
-    from .extensions import Extensions
+    from audiocodes_endpoint.flows.extensions import Extensions
 
 
 class EmitFailed(Exception):

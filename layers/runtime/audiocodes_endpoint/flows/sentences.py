@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answers import words, yes_no
+from audiocodes_endpoint.flows.answers import words, yes_no
 
 _GREETINGS = frozenset({"hello", "hi", "hey", "hallo", "servus", "moin", "morning", "evening", "grüß"})
 _GOODBYES = frozenset({"bye", "goodbye", "tschüss", "tschüs", "ciao", "wiederhören", "wiedersehen"})

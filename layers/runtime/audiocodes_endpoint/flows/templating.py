@@ -22,7 +22,7 @@ from jinja2 import ChainableUndefined, Template, Undefined
 from jinja2.environment import TemplateExpression
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from .fields import is_template
+from audiocodes_endpoint.flows.fields import is_template
 
 _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..protocol import Activity, timestamp_now
+from audiocodes_endpoint.channel.audiocodes import Activity, timestamp_now
 
 if TYPE_CHECKING:
-    from ..llm.runtime import LlmRuntime
+    from audiocodes_endpoint.features.llm.providers import LlmRuntime
 
 Emit = Callable[[Activity], None]
 """Called with each output as the flow produces it (async mode pushes it at once)."""

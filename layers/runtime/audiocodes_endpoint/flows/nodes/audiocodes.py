@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from ...numbers import is_international, transfer_uri
-from ...protocol import event
-from ..fields import DATA, NodeId, Text, is_template
-from ..params import SessionParameters
-from ..steps import End, Next, Step
-from ..turn import FlowError
-from .base import Linear, NodeBase
-from .common import ACTIVITY_PARAMS, Params, merged, render_params
+from audiocodes_endpoint.channel.audiocodes import event
+from audiocodes_endpoint.features.phone_numbers import is_international, transfer_uri
+from audiocodes_endpoint.flows.fields import DATA, NodeId, Text, is_template
+from audiocodes_endpoint.flows.nodes.base import Linear, NodeBase
+from audiocodes_endpoint.flows.nodes.common import ACTIVITY_PARAMS, Params, merged, render_params
+from audiocodes_endpoint.flows.params import SessionParameters
+from audiocodes_endpoint.flows.steps import End, Next, Step
+from audiocodes_endpoint.flows.turn import FlowError
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 TRANSFER_TARGET = re.compile(r"^((tel:)?\s*[+(0-9][0-9()\-./ ]{1,40}|sips?:[^\s<>\"]{1,253})$", re.IGNORECASE)
 DEFAULT_HANGUP_REASON = "Bot ended the call"

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..fields import NodeId
-from ..steps import Next, Step
+from audiocodes_endpoint.flows.fields import NodeId
+from audiocodes_endpoint.flows.steps import Next, Step
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 
 class References(Protocol):

@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from .. import extensions
-from ..fields import DATA, NodeId
-from ..outputs import OutputError, to_activities
-from ..paths import set_path
-from ..steps import Next, Step
-from ..turn import FlowError
-from .base import Linear, Problems, References
+from audiocodes_endpoint.flows import extensions
+from audiocodes_endpoint.flows.fields import DATA, NodeId
+from audiocodes_endpoint.flows.nodes.base import Linear, Problems, References
+from audiocodes_endpoint.flows.outputs import OutputError, to_activities
+from audiocodes_endpoint.flows.paths import set_path
+from audiocodes_endpoint.flows.steps import Next, Step
+from audiocodes_endpoint.flows.turn import FlowError
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 FunctionReference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")]
 RESULT_KEYS = frozenset({"outputs", "context"})

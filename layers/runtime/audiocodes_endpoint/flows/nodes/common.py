@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from ..fields import DATA
-from ..params import check_parameters
-from ..turn import FlowError
+from audiocodes_endpoint.flows.fields import DATA
+from audiocodes_endpoint.flows.params import check_parameters
+from audiocodes_endpoint.flows.turn import FlowError
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 Params = Annotated[dict[str, Any], DATA, AfterValidator(check_parameters)]
 

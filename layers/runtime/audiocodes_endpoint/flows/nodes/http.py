@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from ...decoding import Refused, loads
-from ..fields import DATA, ContextPath, NodeId, Text
-from ..netguard import BlockedAddress, resolve
-from ..paths import set_path
-from ..steps import Next, Step
-from ..turn import DeadlineExceeded, FlowError
-from .base import Linear
+from audiocodes_endpoint.channel.decoding import Refused, loads
+from audiocodes_endpoint.flows.fields import DATA, ContextPath, NodeId, Text
+from audiocodes_endpoint.flows.netguard import BlockedAddress, resolve
+from audiocodes_endpoint.flows.nodes.base import Linear
+from audiocodes_endpoint.flows.paths import set_path
+from audiocodes_endpoint.flows.steps import Next, Step
+from audiocodes_endpoint.flows.turn import DeadlineExceeded, FlowError
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 MAX_RESPONSE_BYTES = 1_048_576
 _client: httpx.Client | None = None

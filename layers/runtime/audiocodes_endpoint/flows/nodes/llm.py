@@ -17,23 +17,23 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ... import privacy
-from ...llm.agent import Answer, Tool, answer
-from ...llm.settings import LlmSettings
-from ...llm.types import ModelError, ModelRequest, ToolSpec, Usage
-from ...protocol import message
-from .. import extensions
-from ..fields import DATA, ContextPath, NodeId, Text
-from ..paths import get_path, set_path
-from ..steps import Next, Step
-from ..turn import FlowError
-from .base import Linear, Problems, References
-from .code import FunctionReference
-from .http import HttpRequest
+from audiocodes_endpoint.channel.audiocodes import message
+from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.features import privacy
+from audiocodes_endpoint.features.llm.agent import Answer, Tool, answer
+from audiocodes_endpoint.features.llm.types import ModelError, ModelRequest, ToolSpec, Usage
+from audiocodes_endpoint.flows import extensions
+from audiocodes_endpoint.flows.fields import DATA, ContextPath, NodeId, Text
+from audiocodes_endpoint.flows.nodes.base import Linear, Problems, References
+from audiocodes_endpoint.flows.nodes.code import FunctionReference
+from audiocodes_endpoint.flows.nodes.http import HttpRequest
+from audiocodes_endpoint.flows.paths import get_path, set_path
+from audiocodes_endpoint.flows.steps import Next, Step
+from audiocodes_endpoint.flows.turn import FlowError
 
 if TYPE_CHECKING:
-    from ...llm.runtime import LlmRuntime
-    from ..runtime import Turn
+    from audiocodes_endpoint.features.llm.providers import LlmRuntime
+    from audiocodes_endpoint.flows.runtime import Turn
 
 HISTORY_KEY = "_llm_history"
 """Context key of the conversation threads (kept in the session with the rest of ``context``)."""

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
-from ..fields import ContextPath, Data, Expression, FlowName, NodeId
-from ..paths import delete_path, set_path
-from ..steps import Call, End, Jump, Next, Step
-from .base import Linear, NodeBase, Problems, References
+from audiocodes_endpoint.flows.fields import ContextPath, Data, Expression, FlowName, NodeId
+from audiocodes_endpoint.flows.nodes.base import Linear, NodeBase, Problems, References
+from audiocodes_endpoint.flows.paths import delete_path, set_path
+from audiocodes_endpoint.flows.steps import Call, End, Jump, Next, Step
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 
 class Condition(NodeBase):

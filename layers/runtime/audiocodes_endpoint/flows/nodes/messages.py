@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ...protocol import event, message
-from ..fields import DATA, Data, Text
-from ..outputs import OutputError, to_activities
-from ..steps import Next, Step
-from ..turn import FlowError
-from .base import Linear
-from .common import ACTIVITY_PARAMS, SESSION_PARAMS, Params, render_params
+from audiocodes_endpoint.channel.audiocodes import event, message
+from audiocodes_endpoint.flows.fields import DATA, Data, Text
+from audiocodes_endpoint.flows.nodes.base import Linear
+from audiocodes_endpoint.flows.nodes.common import ACTIVITY_PARAMS, SESSION_PARAMS, Params, render_params
+from audiocodes_endpoint.flows.outputs import OutputError, to_activities
+from audiocodes_endpoint.flows.steps import Next, Step
+from audiocodes_endpoint.flows.turn import FlowError
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 EventName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 

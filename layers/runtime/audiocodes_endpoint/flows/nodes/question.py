@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from ...protocol import message
-from .. import answers
-from ..fields import ContextPath, NodeId, Text
-from ..paths import set_path
-from ..steps import Next, Step, Wait
-from .base import Linear, Problems, References
-from .common import ACTIVITY_PARAMS, SESSION_PARAMS, Params, render_params
+from audiocodes_endpoint.channel.audiocodes import message
+from audiocodes_endpoint.flows import answers
+from audiocodes_endpoint.flows.fields import ContextPath, NodeId, Text
+from audiocodes_endpoint.flows.nodes.base import Linear, Problems, References
+from audiocodes_endpoint.flows.nodes.common import ACTIVITY_PARAMS, SESSION_PARAMS, Params, render_params
+from audiocodes_endpoint.flows.paths import set_path
+from audiocodes_endpoint.flows.steps import Next, Step, Wait
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 Expect = Literal["text", "number", "yes_no", "digits", "regex", "intent", "choice"]
 IntentName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
-from ...protocol import event
-from ..params import SessionParameters, describe
-from ..steps import Next, Step
-from .base import Linear
+from audiocodes_endpoint.channel.audiocodes import event
+from audiocodes_endpoint.flows.nodes.base import Linear
+from audiocodes_endpoint.flows.params import SessionParameters, describe
+from audiocodes_endpoint.flows.steps import Next, Step
 
 if TYPE_CHECKING:
-    from ..runtime import Turn
+    from audiocodes_endpoint.flows.runtime import Turn
 
 DtmfKey = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
 

@@ -1,0 +1,242 @@
+"""NLU connectors per endpoint: the built-in matcher, Amazon Lex V2, your own Python function, or none.
+
+Whatever the connector, the flow sees the same ``input.intent`` / ``input.intentScore`` /
+``input.slots`` (an :class:`~audiocodes_endpoint.flows.nlu.NluResult`). A connector that fails or
+times out gives "no intent" and a log line without the caller's words: NLU never ends a call.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.features.privacy import error_name
+from audiocodes_endpoint.flows.extensions import Extensions, call
+from audiocodes_endpoint.flows.nlu import NluConnector, NluResult
+from audiocodes_endpoint.observability import count, logger
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+NO_INTENT = NluResult(None, 0.0, {})
+
+
+class LexSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bot_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-zA-Z]{10}$")]
+    bot_alias_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-zA-Z]{10}$")]
+    """``TSTALIASID`` is Lex's draft alias; use a published alias in production."""
+    locale_id: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_(?:[A-Z]{2}|\d{3})$")] = "en_US"
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    """The bot's region; unset uses the Lambda's own region."""
+    timeout_seconds: float = Field(default=2.0, gt=0, le=10)
+    """Connect and read timeout of one ``RecognizeText`` call (no retries: a caller is waiting)."""
+
+
+class NluSettings(BaseModel):
+    """``nlu:`` in an endpoint file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connector: Literal["builtin", "lex", "code", "llm", "none"] = "builtin"
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    """Minimum score for an intent to count, for any connector; unset keeps the connector's own
+    (the built-in matcher's ``agent/intents.yaml`` threshold; Lex's confidence threshold)."""
+    lex: LexSettings | None = None
+    function: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")] | None = None
+    """For ``code``: ``module.function`` in ``agent/extensions/``, called as
+    ``function(*, text: str, language: str | None) -> dict | NluResult | None``."""
+    timeout_seconds: float = Field(default=2.0, gt=0, le=10)
+    """Time limit of a ``code`` connector call."""
+    llm: LlmSettings | None = None
+    """For ``llm``: the model that classifies (often a smaller one than the flow's), few-shot from
+    ``agent/intents.yaml``."""
+
+    @model_validator(mode="after")
+    def _connector_has_its_settings(self) -> NluSettings:
+        if self.connector == "lex" and self.lex is None:
+            raise ValueError("lex: required when connector is lex (bot_id, bot_alias_id, locale_id)")
+        if self.connector == "llm" and self.llm is None:
+            raise ValueError("llm: required when connector is llm (provider, model, ...)")
+        if self.connector == "code" and self.function is None:
+            raise ValueError("function: required when connector is code (module.function)")
+        return self
+
+
+class NluSetupError(ValueError):
+    """The endpoint's NLU settings name something that does not exist (found at load, not in a call)."""
+
+
+def connector_for(
+    settings: NluSettings,
+    builtin: NluConnector | None,
+    agent_dir: Path,
+    lex_client: BaseClient | None = None,
+) -> NluConnector:
+    """The endpoint's connector, guarded (errors give no intent) and thresholded when configured."""
+    connector: NluConnector
+    if settings.connector == "none":
+        return NoNlu()
+    if settings.connector == "builtin":
+        if builtin is None:
+            raise NluSetupError("nlu: connector builtin needs agent/intents.yaml")
+        connector = builtin
+    elif settings.connector == "lex":
+        assert settings.lex is not None  # the settings validator guarantees it
+        connector = LexConnector(settings.lex, client=lex_client)
+    elif settings.connector == "llm":
+        assert settings.llm is not None
+        from audiocodes_endpoint.features.llm.intents import LlmIntentConnector
+
+        try:
+            connector = LlmIntentConnector.load(agent_dir, settings.llm)
+        except (OSError, ValueError) as error:
+            raise NluSetupError(f"nlu.llm: {error}") from error
+    else:
+        assert settings.function is not None
+        connector = CodeConnector.load(settings.function, agent_dir, settings.timeout_seconds)
+    return Guarded(connector, settings.connector, settings.threshold)
+
+
+class NoNlu:
+    def recognize(self, text: str, language: str | None) -> NluResult:
+        return NO_INTENT
+
+
+@dataclass
+class Guarded:
+    """Never raises; drops intents under ``threshold``; always answers a well-formed NluResult."""
+
+    connector: NluConnector
+    name: str
+    threshold: float | None = None
+
+    def recognize(self, text: str, language: str | None) -> NluResult:
+        try:
+            result = _normalized(self.connector.recognize(text, language))
+        except Exception as error:  # provider or user code: the call goes on without an intent
+            logger.warning("NLU failed; no intent", extra={"connector": self.name, "error": error_name(error)})
+            count("NluErrors")
+            return NO_INTENT
+        if self.threshold is not None and result.intent is not None and result.score < self.threshold:
+            return NluResult(None, result.score, result.slots)
+        return result
+
+
+class LexConnector:
+    """Amazon Lex V2 ``RecognizeText`` as a classifier: Lex's top interpretation becomes the intent.
+
+    Every call uses a fresh Lex session id so Lex's own dialog state (slot elicitation) never carries
+    over between turns: the flow, not Lex, runs the conversation.
+    """
+
+    def __init__(self, settings: LexSettings, client: BaseClient | None = None) -> None:
+        self.settings = settings
+        self._client = client
+
+    @property
+    def client(self) -> BaseClient:
+        if self._client is None:
+            import boto3  # deferred: only endpoints that use Lex pay for the client
+            from botocore.config import Config
+
+            timeout = self.settings.timeout_seconds
+            config = Config(
+                connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1, "mode": "standard"}
+            )
+            self._client = boto3.client("lexv2-runtime", region_name=self.settings.region, config=config)
+        return self._client
+
+    def recognize(self, text: str, language: str | None) -> NluResult:
+        answer = self.client.recognize_text(
+            botId=self.settings.bot_id,
+            botAliasId=self.settings.bot_alias_id,
+            localeId=self.settings.locale_id,
+            sessionId=uuid.uuid4().hex,
+            text=text,
+        )
+        return lex_result(answer)
+
+
+def lex_result(answer: Mapping[str, Any]) -> NluResult:
+    """Map a ``RecognizeText`` answer: the top interpretation, its ``nluConfidence`` and slot values."""
+    interpretations = answer.get("interpretations") or []
+    if not interpretations:
+        return NO_INTENT
+    top = interpretations[0]  # Lex orders them best first; FallbackIntent first means "no match"
+    intent = top.get("intent") or {}
+    name = intent.get("name")
+    if not name or name == "FallbackIntent":
+        return NO_INTENT
+    score = float((top.get("nluConfidence") or {}).get("score", 0.0))
+    return NluResult(name, score, _lex_slots(intent.get("slots") or {}))
+
+
+def _lex_slots(slots: Mapping[str, Any]) -> dict[str, Any]:
+    """Slot name -> interpreted value (a list for multi-value slots); unfilled slots are left out."""
+    values: dict[str, Any] = {}
+    for name, slot in slots.items():
+        if not slot:
+            continue
+        if slot.get("values"):
+            found = [v.get("value", {}).get("interpretedValue") for v in slot["values"] if v]
+            values[name] = [v for v in found if v is not None]
+        elif slot.get("value", {}).get("interpretedValue") is not None:
+            values[name] = slot["value"]["interpretedValue"]
+    return values
+
+
+@dataclass
+class CodeConnector:
+    """``module.function`` from ``agent/extensions/``, run with a time limit."""
+
+    function: Callable[..., Any]
+    timeout_seconds: float
+
+    @classmethod
+    def load(cls, reference: str, agent_dir: Path, timeout_seconds: float) -> CodeConnector:
+        extensions, errors = Extensions.load(agent_dir / "extensions")
+        problem = extensions.problem(reference)
+        if problem is not None:
+            module = reference.partition(".")[0]
+            own = [e for e in errors if Path(e.split(":", 1)[0]).stem == module]
+            raise NluSetupError(f"nlu.function: {'; '.join(own) or problem}")
+        function = extensions.resolve(reference)
+        assert function is not None  # problem() is None only when it resolves
+        return cls(function, timeout_seconds)
+
+    def recognize(self, text: str, language: str | None) -> NluResult:
+        return _coerce(call(self.function, {"text": text, "language": language}, self.timeout_seconds))
+
+
+def _coerce(value: Any) -> NluResult:
+    """What a code connector may return: an NluResult, a dict with intent/score/slots, or None."""
+    if value is None:
+        return NO_INTENT
+    if isinstance(value, NluResult):
+        return value
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"intent", "score", "slots"}
+        if unknown:
+            raise ValueError(f"unexpected keys {sorted(unknown)}")
+        return NluResult(value.get("intent"), float(value.get("score", 1.0 if value.get("intent") else 0.0)),
+                         dict(value.get("slots") or {}))  # fmt: skip
+    raise TypeError(f"returned {type(value).__name__}, expected a dict, an NluResult or None")
+
+
+def _normalized(result: NluResult) -> NluResult:
+    """Guard the flow from odd connector answers: a string intent, a finite score in 0-1, a dict of slots."""
+    if not isinstance(result, NluResult):
+        raise TypeError(f"connector returned {type(result).__name__}")
+    intent = result.intent if isinstance(result.intent, str) and result.intent else None
+    score = float(result.score) if isinstance(result.score, int | float) and math.isfinite(result.score) else 0.0
+    slots = dict(result.slots) if isinstance(result.slots, Mapping) else {}
+    return NluResult(intent, min(max(score, 0.0), 1.0), slots)

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from audiocodes_endpoint.adapters.aws.lex import LexConnector
 from audiocodes_endpoint.config.endpoint import SettingsError, load_endpoints
 from audiocodes_endpoint.core.call_handling import flow_problems
 from audiocodes_endpoint.features.external_nlu import NluSetupError, connector_for
@@ -40,7 +41,7 @@ def check(agent_dir: Path) -> tuple[list[str], list[str]]:
             errors.append(f"{where}: transformers: {error}")
         try:
             if not (endpoint.nlu.connector == "builtin" and builtin is None):
-                connector_for(endpoint.nlu, builtin, agent_dir)
+                connector_for(endpoint.nlu, builtin, agent_dir, lex=LexConnector)
         except NluSetupError as error:
             errors.append(f"{where}: nlu: {error}")
     return errors, warnings

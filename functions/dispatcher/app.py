@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint.core.deadline import Deadline
-from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.work import Work
 from audiocodes_endpoint.core.worker import perform
 from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.wiring import prepare, runtime

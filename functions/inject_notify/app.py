@@ -7,21 +7,18 @@ parsed. Accepted work goes onto the call's FIFO group, so it is ordered with the
 
 from __future__ import annotations
 
-import json
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from audiocodes_endpoint.channel import http_api
 from audiocodes_endpoint.channel.decoding import peek_string
-from audiocodes_endpoint.config.endpoint import EndpointSettings, SecretUnavailable, resolve_secret
-from audiocodes_endpoint.core.injection import Accepted, InjectionRefused, InjectionRequest, Kind, accept
-from audiocodes_endpoint.features.transformers import Hook, TransformerError
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.config.secrets import SecretUnavailable, resolve_secret
+from audiocodes_endpoint.core.injection import InjectionRefused, InjectionRequest, Kind, from_webhook, submit
 from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.wiring import prepare, runtime
 
@@ -66,77 +63,20 @@ def _authorised(url_token: str) -> EndpointSettings:
 def _raw(kind: Kind, url_token: str) -> Response[Any]:
     """Any JSON body, mapped by the endpoint's handle_inject / handle_notify transformer."""
     endpoint: EndpointSettings = app.context["endpoint"]
-    transformers = runtime().services(endpoint).transformers
-    hook: Hook = "handle_inject" if kind == "inject" else "handle_notify"
-    if not transformers.enabled(hook):
-        raise InjectionRefused(404, "no_transformer", f"{hook} is not enabled for this endpoint")
     event = app.current_event
-    try:
-        body = json.loads(event.decoded_body or "null")
-    except ValueError:
-        raise InjectionRefused(400, "bad_request", "malformed JSON body") from None
-    handle = transformers.handle_inject if kind == "inject" else transformers.handle_notify
-    try:
-        mapped = handle(body, dict(event.headers), event.decoded_body)
-    except TransformerError as error:
-        raise InjectionRefused(400, "bad_request", str(error)) from None
-    if mapped is None:
+    request = from_webhook(
+        kind, url_token, runtime().services(endpoint).transformers, event.decoded_body, event.headers
+    )
+    if request is None:
+        hook = "handle_inject" if kind == "inject" else "handle_notify"
         return _json(200, {"status": "dropped", "message": f"{hook} ignored this body"})
-    try:
-        request = InjectionRequest(URLToken=url_token, **mapped.model_dump())
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors())
-        raise InjectionRefused(400, "bad_request", f"{hook} returned {problems}") from None
     return _json(202, _accept(kind, endpoint, request))
 
 
 def _accept(kind: Kind, endpoint: EndpointSettings, request: InjectionRequest) -> dict[str, Any]:
     key = app.current_event.headers.get("idempotency-key")
-    if key:
-        from aws_lambda_powertools.utilities.idempotency.exceptions import (
-            IdempotencyAlreadyInProgressError,
-            IdempotencyValidationError,
-        )
-
-        accept_once, config = _accept_once()
-        config.register_lambda_context(app.lambda_context)  # in-progress records expire with this invocation
-        call = {"key": f"{endpoint.url_token}/{kind}/{key}", "kind": kind, "request": request.model_dump(mode="json")}
-        try:
-            return accept_once(call=call)
-        except IdempotencyValidationError:
-            raise InjectionRefused(
-                409, "idempotency_key_reused", "Idempotency-Key was used with another body"
-            ) from None
-        except IdempotencyAlreadyInProgressError:
-            raise InjectionRefused(409, "in_progress", "a request with this Idempotency-Key is in progress") from None
-    return Accepted(id=accept(kind, endpoint, request, runtime(), _source_ip()), kind=kind).model_dump()
-
-
-@cache
-def _accept_once() -> Any:
-    """``accept`` under Powertools idempotency: a repeated Idempotency-Key gets the first answer."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
-    # Records share the sessions table; its TTL attribute cleans them up.
-    store = DynamoDBPersistenceLayer(table_name=runtime().config.sessions_table, expiry_attr="expires_at")
-    config = IdempotencyConfig(
-        event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
-    )
-
-    @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)
-    def accept_once(call: dict[str, Any]) -> dict[str, Any]:
-        request = InjectionRequest.model_validate(call["request"])
-        endpoint = runtime().endpoint(request.URLToken)
-        assert endpoint is not None  # checked before: the key matched this endpoint
-        return Accepted(
-            id=accept(call["kind"], endpoint, request, runtime(), _source_ip()), kind=call["kind"]
-        ).model_dump()
-
-    return accept_once, config
+    return submit(kind, endpoint, request, runtime(), source_ip=_source_ip(), idempotency_key=key,
+                  lambda_context=app.lambda_context)  # fmt: skip
 
 
 @app.exception_handler(InjectionRefused)

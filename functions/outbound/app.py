@@ -9,7 +9,6 @@ that call only and stored hashed, is its authentication (in the query: access lo
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -17,9 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
 from audiocodes_endpoint.channel import http_api
-from audiocodes_endpoint.config.endpoint import EndpointSettings, SecretUnavailable, resolve_secret
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.config.secrets import SecretUnavailable, resolve_secret
+from audiocodes_endpoint.core.idempotency import KeyInProgress, KeyReused
 from audiocodes_endpoint.features.outbound.calls import DialRequest, Outbound, OutboundRefused, StatusCallback
 from audiocodes_endpoint.features.outbound.destinations import DestinationRefused
 from audiocodes_endpoint.observability import (
@@ -39,10 +39,8 @@ app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)
 
 
-@cache
 def outbound() -> Outbound:
-    config = runtime().config
-    return Outbound(store=CallStore(config.sessions_table), events=StatusEvents(config.event_bus))
+    return runtime().outbound
 
 
 @app.post("/outbound/<url_token>/calls", status_code=202)
@@ -68,9 +66,16 @@ def callback(url_token: str, call_id: str, body: Annotated[StatusCallback, Body(
 
 
 def _place(endpoint: EndpointSettings, request: DialRequest) -> dict[str, Any]:
+    return _placed(endpoint, request, _callback_base())
+
+
+def _callback_base() -> str:
+    """The host VAIC reaches us on (API Gateway's domain or a custom one), as this request came in."""
     headers = app.current_event.headers
-    # The host VAIC reaches us on (API Gateway's domain or a custom one), as this request came in.
-    base = f"{headers.get('x-forwarded-proto', 'http')}://{app.current_event.request_context.domain_name}"
+    return f"{headers.get('x-forwarded-proto', 'http')}://{app.current_event.request_context.domain_name}"
+
+
+def _placed(endpoint: EndpointSettings, request: DialRequest, base: str) -> dict[str, Any]:
     placed = outbound().place(endpoint, request, base)
     count("OutboundCalls")
     logger.info("outbound call initiated", extra={"call_id": placed["id"]})
@@ -78,33 +83,21 @@ def _place(endpoint: EndpointSettings, request: DialRequest) -> dict[str, Any]:
 
 
 def _place_once(endpoint: EndpointSettings, request: DialRequest, key: str) -> dict[str, Any]:
-    """A repeated Idempotency-Key gets the first answer, never a second call (Powertools idempotency)."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyValidationError,
-    )
-
-    store = DynamoDBPersistenceLayer(table_name=runtime().config.sessions_table, expiry_attr="expires_at")
-    config = IdempotencyConfig(
-        event_key_jmespath="key", payload_validation_jmespath="request", expires_after_seconds=24 * 3600
-    )
-    config.register_lambda_context(app.lambda_context)
-
-    @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)
-    def place_once(call: dict[str, Any]) -> dict[str, Any]:
-        return _place(endpoint, DialRequest.model_validate(call["request"]))
-
+    """A repeated Idempotency-Key gets the first answer, never a second call."""
+    call = {"key": f"{endpoint.url_token}/dial/{key}", "request": request.model_dump(mode="json"),
+            "url_token": endpoint.url_token, "base": _callback_base()}  # fmt: skip
     try:
-        return place_once(call={"key": f"{endpoint.url_token}/dial/{key}", "request": request.model_dump(mode="json")})
-    except IdempotencyValidationError:
+        return runtime().idempotent(_place_call)(call, app.lambda_context)
+    except KeyReused:
         raise OutboundRefused(409, "idempotency_key_reused", "Idempotency-Key was used with another body") from None
-    except IdempotencyAlreadyInProgressError:
+    except KeyInProgress:
         raise OutboundRefused(409, "in_progress", "a request with this Idempotency-Key is in progress") from None
+
+
+def _place_call(call: dict[str, Any]) -> dict[str, Any]:
+    endpoint = runtime().endpoint(call["url_token"])
+    assert endpoint is not None  # checked before: the key matched this endpoint
+    return _placed(endpoint, DialRequest.model_validate(call["request"]), call["base"])
 
 
 @app.exception_handler(OutboundRefused)

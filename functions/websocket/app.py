@@ -12,9 +12,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from audiocodes_endpoint.channel import audiocodes, bot_auth, http_api
-from audiocodes_endpoint.config.endpoint import SecretUnavailable
+from audiocodes_endpoint.config.secrets import SecretUnavailable
 from audiocodes_endpoint.core.conversation import ConversationNotFound
-from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.work import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.wiring import prepare, runtime
 

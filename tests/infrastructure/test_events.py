@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 
 from audiocodes_devtools.template import HttpRoute, Template
 from audiocodes_endpoint.channel.audiocodes import InboundActivity
-from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.work import Work
 
 from .conftest import REPO_ROOT, route_matches
 

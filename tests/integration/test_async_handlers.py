@@ -128,7 +128,7 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
 
 
 def test_the_websocket_push_maps_gone_to_connection_gone(handlers):
-    from audiocodes_endpoint.core.delivery import WebSocketPusher
+    from audiocodes_endpoint.adapters.aws.websocket_pusher import WebSocketPusher
 
     class GoneClient:
         class exceptions:

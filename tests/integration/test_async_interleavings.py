@@ -29,7 +29,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from audiocodes_devtools.events import http_event
 from audiocodes_devtools.sqs_poller import SqsPoller
-from audiocodes_endpoint.core.delivery import ConnectionGone, Work
+from audiocodes_endpoint.core.delivery import ConnectionGone
+from audiocodes_endpoint.core.work import Work
 from tests.integration.conftest import FakeLambdaContext, activity, connect, post, start_event
 
 KEY = "inject-key"

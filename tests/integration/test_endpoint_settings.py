@@ -111,7 +111,7 @@ def test_the_input_transformer_changes_what_the_flow_hears_and_keeps_call_storag
 
 
 def test_translation_both_ways_with_a_stubbed_provider(rt, call):
-    from audiocodes_endpoint.features.translation import AmazonTranslate
+    from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
 
     endpoint = rt.endpoints["demo-translated"]
     client = boto3.client("translate", region_name="eu-central-1")
@@ -137,7 +137,7 @@ def test_translation_both_ways_with_a_stubbed_provider(rt, call):
 
 
 def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
-    from audiocodes_endpoint.features.translation import AmazonTranslate
+    from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
 
     endpoint = rt.endpoints["demo-translated"]
     client = boto3.client("translate", region_name="eu-central-1")
@@ -150,6 +150,7 @@ def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
 
 
 def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatch):
+    from audiocodes_endpoint.adapters.aws.lex import LexConnector
     from audiocodes_endpoint.features.external_nlu import NluSettings, connector_for
     from audiocodes_endpoint.features.services import EndpointServices
 
@@ -160,8 +161,8 @@ def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatc
     )
     demo = rt.endpoints["demo"]
     services = rt.services(demo)
-    lexed = EndpointServices(services.transformers, services.translator, connector_for(settings, None, ROOT / "agent",
-                                                                                       lex_client=lex))  # fmt: skip
+    connector = connector_for(settings, None, ROOT / "agent", lex=lambda lex_settings: LexConnector(lex_settings, lex))
+    lexed = EndpointServices(services.transformers, services.translator, connector)
     monkeypatch.setitem(rt.services._built, "demo", lexed)
     with Stubber(lex) as stub:
         stub.add_response(
@@ -243,7 +244,7 @@ def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, mon
 
 
 def _stub_translate(rt):
-    from audiocodes_endpoint.features.translation import AmazonTranslate
+    from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
 
     client = boto3.client("translate", region_name="eu-central-1")
     rt.services(rt.endpoints["demo-translated"]).translator.provider = AmazonTranslate(client=client)

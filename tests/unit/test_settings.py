@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from audiocodes_endpoint.config.endpoint import SecretUnavailable, SettingsError, load_endpoints, resolve_secret
+from audiocodes_endpoint.config.endpoint import SettingsError, load_endpoints
+from audiocodes_endpoint.config.secrets import SecretUnavailable, resolve_secret
 
 AGENT = Path(__file__).parents[2] / "agent"
 

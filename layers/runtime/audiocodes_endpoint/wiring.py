@@ -10,24 +10,34 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
+from audiocodes_endpoint.adapters.aws.parameters import ParameterStore
 from audiocodes_endpoint.adapters.aws.session_store import DynamoDBSessionStore
-from audiocodes_endpoint.config.endpoint import (
-    EndpointSettings,
-    RuntimeConfig,
-    SecretUnavailable,
-    endpoints_for,
-    resolve_secret,
-)
+from audiocodes_endpoint.adapters.aws.turn_queue import TurnQueue
+from audiocodes_endpoint.adapters.aws.websocket_pusher import WebSocketPusher
+from audiocodes_endpoint.config.endpoint import EndpointSettings, RuntimeConfig, endpoints_for
+from audiocodes_endpoint.config.secrets import SecretUnavailable, resolve_secret, use_secret_store
 from audiocodes_endpoint.core.conversation import Conversations
-from audiocodes_endpoint.core.delivery import SocketOutlet, TurnQueue, WebSocketPusher
-from audiocodes_endpoint.features.services import EndpointServiceRegistry
+from audiocodes_endpoint.core.delivery import SocketOutlet
+from audiocodes_endpoint.core.idempotency import Once
+from audiocodes_endpoint.features.analytics import Analytics
+from audiocodes_endpoint.features.external_nlu import connector_for
+from audiocodes_endpoint.features.outbound.calls import Outbound
+from audiocodes_endpoint.features.services import EndpointServices
+from audiocodes_endpoint.features.transformers import Transformers, endpoint_object
+from audiocodes_endpoint.features.translation import TranslationProvider, Translator
+from audiocodes_endpoint.flows.nlu import NluConnector
 from audiocodes_endpoint.observability import logger
+
+_SECRETS = ParameterStore()
+use_secret_store(_SECRETS)  # ssm: and secretsmanager: references, for every module that resolves one
 
 
 class AsyncModeUnavailable(Exception):
@@ -63,6 +73,25 @@ class Runtime:
     @cached_property
     def queue(self) -> TurnQueue:
         return TurnQueue(self._require(self.config.turn_queue_url, "TURN_QUEUE_URL"))
+
+    @cached_property
+    def accept_once(self) -> Once:
+        """Inject & notify under an ``Idempotency-Key``."""
+        from audiocodes_endpoint.core.injection import accept_call
+
+        return self.idempotent(lambda call: accept_call(call, self))
+
+    def idempotent(self, function: Callable[[dict[str, Any]], dict[str, Any]]) -> Once:
+        """``function`` at most once per ``call["key"]``: Powertools records in the sessions table."""
+        from audiocodes_endpoint.adapters.aws.idempotency import IdempotentFunction
+
+        return IdempotentFunction(self.config.sessions_table, function)
+
+    @cached_property
+    def outbound(self) -> Outbound:
+        from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
+
+        return Outbound(store=CallStore(self.config.sessions_table), events=StatusEvents(self.config.event_bus))
 
     @staticmethod
     def _require(value: str, name: str) -> str:
@@ -108,7 +137,6 @@ def prepare(secrets: Callable[[EndpointSettings], list[str | None]] | None = Non
 
 def reconnect() -> None:
     """(Re)create the network clients: at init, and after a SnapStart restore (none may come from the snapshot)."""
-    from audiocodes_endpoint.config.endpoint import connect_secret_stores
     from audiocodes_endpoint.features.llm.providers import reset_clients as reset_llm_clients
     from audiocodes_endpoint.flows.nodes.http import reset_shared_client
 
@@ -122,7 +150,7 @@ def reconnect() -> None:
         built.queue.connect()
     if built.config.connections_url:
         built.pusher.connect()
-    connect_secret_stores()
+    _SECRETS.connect()
     reset_shared_client()
     reset_llm_clients()
 
@@ -180,3 +208,55 @@ def runtime() -> Runtime:
         ),
         services=services,
     )
+
+
+class EndpointServiceRegistry:
+    """``registry(endpoint)``: the endpoint's services, built on first use (thread-safe for the emulator)."""
+
+    def __init__(self, *, agent_dir: Path, builtin_nlu: NluConnector | None, analytics_table: str) -> None:
+        self._agent_dir = agent_dir
+        self._builtin = builtin_nlu
+        self._analytics_table = analytics_table
+        self._built: dict[str, EndpointServices] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, endpoint: EndpointSettings) -> EndpointServices:
+        with self._lock:
+            services = self._built.get(endpoint.url_token)
+            if services is None:
+                services = self._build(endpoint)
+                self._built[endpoint.url_token] = services
+            return services
+
+    def _build(self, endpoint: EndpointSettings) -> EndpointServices:
+        return EndpointServices(
+            transformers=Transformers.load(endpoint.transformers, self._agent_dir, endpoint_object(endpoint)),
+            translator=Translator(endpoint.translation, self._translate(endpoint)),
+            nlu=self._nlu(endpoint),
+            analytics=self._analytics(endpoint),
+        )
+
+    def _nlu(self, endpoint: EndpointSettings) -> NluConnector | None:
+        if endpoint.nlu.connector == "builtin" and self._builtin is None:
+            return None  # an agent without intents.yaml: no intents, not an error
+        from audiocodes_endpoint.adapters.aws.lex import LexConnector
+
+        return connector_for(endpoint.nlu, self._builtin, self._agent_dir, lex=LexConnector)
+
+    @staticmethod
+    def _translate(endpoint: EndpointSettings) -> TranslationProvider | None:
+        settings = endpoint.translation
+        if not settings.enabled:
+            return None
+        from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
+
+        return AmazonTranslate(settings.region, settings.timeout_seconds)
+
+    def _analytics(self, endpoint: EndpointSettings) -> Analytics | None:
+        protection = endpoint.data_protection
+        if not self._analytics_table or not (protection.collect_analytics or protection.store_transcripts):
+            return None
+        from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
+
+        store: Any = DynamoDBAnalyticsStore(self._analytics_table)
+        return Analytics(store, protection)

@@ -6,10 +6,10 @@ from botocore.exceptions import ReadTimeoutError
 from botocore.stub import ANY, Stubber
 from pydantic import ValidationError
 
+from audiocodes_endpoint.adapters.aws.lex import LexConnector
 from audiocodes_endpoint.features.external_nlu import (
     NO_INTENT,
     Guarded,
-    LexConnector,
     LexSettings,
     NluSettings,
     NluSetupError,
@@ -60,7 +60,12 @@ def stub(lex_client):
 
 
 def lex(lex_client, **settings):
-    return connector_for(NluSettings(connector="lex", lex=LEX, **settings), None, None, lex_client=lex_client)
+    return connector_for(
+        NluSettings(connector="lex", lex=LEX, **settings),
+        None,
+        None,
+        lex=lambda lex: LexConnector(lex, client=lex_client),
+    )
 
 
 # --- settings -----------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
 from audiocodes_endpoint.features.translation import (
-    AmazonTranslate,
     Translation,
     TranslationSettings,
     Translator,
@@ -241,7 +241,7 @@ def test_before_any_detection_answers_stay_in_the_flow_language(client, stub):
 
 
 def test_the_translate_client_is_made_for_the_region_with_short_timeouts_and_no_retries():
-    client = Translator(TranslationSettings(region="eu-west-1", timeout_seconds=1.0)).provider.client  # type: ignore[attr-defined]
+    client = AmazonTranslate("eu-west-1", 1.0).client
     assert client.meta.region_name == "eu-west-1"
     assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (1.0, 1.0)
     assert client.meta.config.retries["total_max_attempts"] == 1

@@ -274,3 +274,10 @@ def conversation_urls(
 
 def activities_response(conversation: str, activities: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     return {"conversation": conversation, "activities": list(activities)}
+
+
+def websocket_frame(conversation: str, activity: Mapping[str, Any]) -> dict[str, Any]:
+    """One output pushed over the WebSocket VAIC opened in async mode: the same ``{"conversation",
+    "activities"}`` body as an HTTP answer, one activity per frame (AudioCodes Bot API, asynchronous
+    messaging: https://techdocs.audiocodes.com/voice-ai-connect/content/Bot-API/ac-bot-api.htm)."""
+    return activities_response(conversation, [activity])

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.channel import http_api
-from audiocodes_endpoint.config.endpoint import EndpointSettings, OAuth2Settings, resolve_secret
+from audiocodes_endpoint.config.endpoint import EndpointSettings, OAuth2Settings
+from audiocodes_endpoint.config.secrets import resolve_secret
 from audiocodes_endpoint.observability import logger
 
 if TYPE_CHECKING:

@@ -19,6 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEventV2
 
 from audiocodes_endpoint.channel import decoding
+from audiocodes_endpoint.config.validation import field
+from audiocodes_endpoint.config.validation import problems as describe
 from audiocodes_endpoint.observability import logger, metrics
 
 MAX_BODY_BYTES = decoding.MAX_BODY_BYTES
@@ -138,12 +140,11 @@ def install_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[Any]:
-        problems = [
-            {"field": ".".join(str(p) for p in issue.get("loc", ()) if p != 1), "problem": issue.get("msg", "")}
-            for issue in exc.errors()
-        ]
+        # Powertools' locations carry the body's position (1) in the handler's arguments: left out.
+        issues = exc.errors()
+        problems = [{"field": field(issue, top="", skip=(1,)), "problem": issue.get("msg", "")} for issue in issues]
         malformed = any(issue.get("type") == "json_invalid" for issue in exc.errors())
-        message = "malformed JSON body" if malformed else "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        message = "malformed JSON body" if malformed else describe(exc.errors(), top="", skip=(1,))
         return Response(
             status_code=400,
             content_type=content_types.APPLICATION_JSON,

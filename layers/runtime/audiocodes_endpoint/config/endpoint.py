@@ -1,8 +1,7 @@
-"""Endpoint settings (``agent/endpoints/*.yaml``), the runtime environment, and secret references.
+"""Endpoint settings (``agent/endpoints/*.yaml``) and the runtime environment.
 
 Settings are validated once per process; a typo or a wrong type fails with the file and the key.
-Secrets never live in the files: a setting names where the secret is (``ssm:``, ``secretsmanager:``
-or ``env:``) and is resolved through Powertools Parameters, cached for ``max_age`` seconds.
+Secrets never live in the files: a setting names where the secret is (``config.secrets``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from pydantic import (
 
 from audiocodes_endpoint.config.dialout import DialoutSettings
 from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.config.secrets import SecretRef
+from audiocodes_endpoint.config.validation import problems
 from audiocodes_endpoint.core.call_handling import (
     BotDelaySettings,
     CallEventSettings,
@@ -40,13 +41,8 @@ from audiocodes_endpoint.features.privacy import DataProtectionSettings
 from audiocodes_endpoint.features.transformers import TransformerSettings
 from audiocodes_endpoint.features.translation import TranslationSettings
 
-SECRET_MAX_AGE_SECONDS = 300
 _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
-SecretRef = Annotated[
-    str,
-    StringConstraints(pattern=r"^(env|ssm|secretsmanager):\S+$", max_length=512),
-]
 UrlToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RESERVED_URL_TOKENS = frozenset({"inject", "notify", "conversation", "outbound"})
 """First path segments the APIs use themselves (``/inject/{URLToken}``, ``/notify/{URLToken}``)."""
@@ -273,78 +269,10 @@ def _load_endpoint(file: Path) -> EndpointSettings:
     try:
         return EndpointSettings.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise SettingsError(f"{file}: {problems}") from error
+        raise SettingsError(f"{file}: {problems(error, top='(top level)')}") from error
 
 
 @cache
 def endpoints_for(agent_dir: Path) -> dict[str, EndpointSettings]:
     """Per-process cache of :func:`load_endpoints` (agent files do not change while a Lambda runs)."""
     return load_endpoints(agent_dir)
-
-
-class SecretUnavailable(Exception):
-    """A secret reference with no readable value: missing, empty, not decryptable or not permitted.
-
-    Carries the reference and AWS's error code, never a value: both may be logged.
-    """
-
-    def __init__(self, reference: str, reason: str) -> None:
-        super().__init__(f"{reference}: {reason}")
-        self.reference = reference
-        self.reason = reason
-
-
-def resolve_secret(reference: str | None) -> str | None:
-    """The value behind a secret reference; ``None`` when there is no reference.
-
-    Raises :class:`SecretUnavailable` when the reference names nothing readable, so the endpoint
-    can answer 503 (its operator must fix it) instead of refusing every caller as if they were wrong.
-    """
-    if not reference:
-        return None
-    scheme, _, name = reference.partition(":")
-    if scheme == "env":
-        value: Any = os.environ.get(name)
-    else:
-        value = _fetch(reference, scheme, name)
-    if not value:
-        raise SecretUnavailable(reference, "empty" if value is not None else "not set")
-    return str(value)
-
-
-def _fetch(reference: str, scheme: str, name: str) -> Any:
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    try:
-        if scheme == "ssm":
-            return parameters.get_parameter(name, decrypt=True, max_age=SECRET_MAX_AGE_SECONDS)
-        return parameters.get_secret(name, max_age=SECRET_MAX_AGE_SECONDS)
-    except GetParameterError as error:
-        # ParameterNotFound, ResourceNotFoundException, AccessDeniedException, KMS errors, ...
-        raise SecretUnavailable(reference, _error_code(error)) from None
-
-
-def connect_secret_stores() -> None:
-    """Powertools' SSM and Secrets Manager providers with fresh clients and no cached values.
-
-    Called at init (so the first request does not build them) and after a SnapStart restore.
-    """
-    from aws_lambda_powertools.utilities import parameters
-    from aws_lambda_powertools.utilities.parameters.base import DEFAULT_PROVIDERS
-
-    parameters.clear_caches()
-    DEFAULT_PROVIDERS["ssm"] = parameters.SSMProvider()
-    DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider()
-
-
-def _error_code(error: Exception) -> str:
-    cause = error.__cause__ or error.__context__
-    response = getattr(cause, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code") or type(cause).__name__)
-    return type(cause or error).__name__

@@ -1,60 +1,31 @@
-"""Where outputs and turns go in async mode: the WebSocket VAIC opened, and the FIFO turn queue.
+"""Where outputs go in async mode: the WebSocket VAIC opened, or the session's outbox until it opens.
 
-The only module besides ``sessions`` that touches boto3. Clients are created on first use.
+The socket itself is behind :class:`Pusher` (``adapters.aws.websocket_pusher`` in Lambda, a
+recording fake in tests); the frame's shape is the channel's (``channel.audiocodes``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Protocol
 
-from audiocodes_endpoint.adapters.aws import clients
+from audiocodes_endpoint.channel.audiocodes import websocket_frame
 from audiocodes_endpoint.core.sessions import Session, SessionStore
 from audiocodes_endpoint.observability import count, logger
 
-if TYPE_CHECKING:
-    from botocore.client import BaseClient
-
 CONNECT_RACE_RETRIES = 4
-WorkKind = Literal["activity", "flush", "inject", "notify"]
 
 
 class ConnectionGone(Exception):
     """The WebSocket is closed (or not open yet): keep the output for the next connection."""
 
 
-@dataclass
-class WebSocketPusher:
-    """Posts frames to connections through the API Gateway management API (``@connections``)."""
+class Pusher(Protocol):
+    """Posts one frame to one open WebSocket; raises :class:`ConnectionGone` when it is not open."""
 
-    endpoint_url: str
-    client: BaseClient | None = None
-
-    @cached_property
-    def _client(self) -> BaseClient:
-        return clients.client("apigatewaymanagementapi", self.client, endpoint_url=self.endpoint_url)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
-
-    def push(self, connection_id: str, frame: dict[str, Any]) -> None:
-        data = json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except self._client.exceptions.GoneException as error:
-            raise ConnectionGone(connection_id) from error
-
-    def close(self, connection_id: str) -> None:
-        with contextlib.suppress(self._client.exceptions.GoneException):  # already closed is fine
-            self._client.delete_connection(ConnectionId=connection_id)
+    def push(self, connection_id: str, frame: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -65,7 +36,7 @@ class SocketOutlet:
     each push is recorded right away, so a dispatcher that dies mid-turn does not repeat it.
     """
 
-    pusher: WebSocketPusher
+    pusher: Pusher
     store: SessionStore
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -87,7 +58,7 @@ class SocketOutlet:
 
     def _push(self, session: Session, activity: dict[str, Any]) -> bool:
         assert session.connection_id is not None
-        frame = {"conversation": session.conversation, "activities": [activity]}
+        frame = websocket_frame(session.conversation, activity)
         for attempt in range(CONNECT_RACE_RETRIES + 1):
             try:
                 self.pusher.push(session.connection_id, frame)
@@ -108,59 +79,3 @@ class SocketOutlet:
         session.delivered.add(activity["id"])
         self.store.mark_delivered(session.endpoint, session.conversation, activity["id"])
         return True
-
-
-@dataclass(frozen=True)
-class Work:
-    """One unit for the dispatcher: a caller activity, a flush after (re)connect, an inject or a notify."""
-
-    kind: WorkKind
-    endpoint: str
-    conversation: str
-    payload: dict[str, Any]
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": self.kind, "endpoint": self.endpoint, "conversation": self.conversation, "payload": self.payload},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Work:
-        data = json.loads(text)
-        return cls(
-            kind=data["kind"], endpoint=data["endpoint"], conversation=data["conversation"], payload=data["payload"]
-        )
-
-
-@dataclass
-class TurnQueue:
-    """The SQS FIFO queue: one message group per conversation keeps its work in order, one at a time."""
-
-    queue_url: str
-    client: BaseClient | None = None
-
-    @cached_property
-    def _client(self) -> BaseClient:
-        return clients.client("sqs", self.client)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
-
-    def put(self, work: Work, deduplication: str) -> str:
-        """Enqueue; SQS drops a second message with the same ``deduplication`` within 5 minutes."""
-        answer = self._client.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=work.to_json(),
-            MessageGroupId=_digest(f"{work.endpoint}/{work.conversation}"),
-            MessageDeduplicationId=_digest(f"{work.endpoint}/{work.conversation}/{work.kind}/{deduplication}"),
-        )
-        return str(answer["MessageId"])
-
-
-def _digest(text: str) -> str:
-    """SQS ids allow 128 characters; conversation keys may be longer, so hash them."""
-    return hashlib.sha256(text.encode()).hexdigest()

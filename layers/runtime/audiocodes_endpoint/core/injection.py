@@ -7,17 +7,24 @@ behind and before the caller's own turns, and the dispatcher delivers them over 
 
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from audiocodes_endpoint.channel.audiocodes import ConversationId
 from audiocodes_endpoint.config.endpoint import EndpointSettings, UrlToken
+from audiocodes_endpoint.config.validation import problems
 from audiocodes_endpoint.core.conversation import notification_activities
-from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.idempotency import KeyInProgress, KeyReused
+from audiocodes_endpoint.core.work import Work
+from audiocodes_endpoint.features.transformers import Hook, TransformerError, Transformers
 from audiocodes_endpoint.observability import bind_conversation, count, logger, mask_logs
-from audiocodes_endpoint.wiring import Runtime
+
+if TYPE_CHECKING:
+    from audiocodes_endpoint.wiring import Runtime
 
 Kind = Literal["inject", "notify"]
 
@@ -83,3 +90,60 @@ class Accepted(BaseModel):
     id: str
     status: Literal["accepted"] = "accepted"
     kind: Kind = Field(description="inject or notify")
+
+
+def submit(
+    kind: Kind,
+    endpoint: EndpointSettings,
+    request: InjectionRequest,
+    runtime: Runtime,
+    *,
+    source_ip: str | None,
+    idempotency_key: str | None,
+    lambda_context: Any,
+) -> dict[str, Any]:
+    """The 202 answer; with an ``Idempotency-Key``, a repeat gets the first answer (never queued twice)."""
+    if not idempotency_key:
+        return Accepted(id=accept(kind, endpoint, request, runtime, source_ip), kind=kind).model_dump()
+    call = {"key": f"{endpoint.url_token}/{kind}/{idempotency_key}", "kind": kind,
+            "request": request.model_dump(mode="json"), "source_ip": source_ip}  # fmt: skip
+    try:
+        return runtime.accept_once(call, lambda_context)
+    except KeyReused:
+        raise InjectionRefused(409, "idempotency_key_reused", "Idempotency-Key was used with another body") from None
+    except KeyInProgress:
+        raise InjectionRefused(409, "in_progress", "a request with this Idempotency-Key is in progress") from None
+
+
+def accept_call(call: Mapping[str, Any], runtime: Runtime) -> dict[str, Any]:
+    """What runs once per Idempotency-Key (``call`` as :func:`submit` builds it)."""
+    request = InjectionRequest.model_validate(call["request"])
+    endpoint = runtime.endpoint(request.URLToken)
+    assert endpoint is not None  # checked before: the key matched this endpoint
+    kind: Kind = call["kind"]
+    return Accepted(id=accept(kind, endpoint, request, runtime, call.get("source_ip")), kind=kind).model_dump()
+
+
+def from_webhook(
+    kind: Kind, url_token: str, transformers: Transformers, body: str | None, headers: Mapping[str, str]
+) -> InjectionRequest | None:
+    """Any JSON body, mapped by the endpoint's ``handle_inject`` / ``handle_notify`` transformer;
+    ``None`` when the transformer drops it."""
+    hook: Hook = "handle_inject" if kind == "inject" else "handle_notify"
+    if not transformers.enabled(hook):
+        raise InjectionRefused(404, "no_transformer", f"{hook} is not enabled for this endpoint")
+    try:
+        parsed = json.loads(body or "null")
+    except ValueError:
+        raise InjectionRefused(400, "bad_request", "malformed JSON body") from None
+    handle = transformers.handle_inject if kind == "inject" else transformers.handle_notify
+    try:
+        mapped = handle(parsed, dict(headers), body)
+    except TransformerError as error:
+        raise InjectionRefused(400, "bad_request", str(error)) from None
+    if mapped is None:
+        return None
+    try:
+        return InjectionRequest(URLToken=url_token, **mapped.model_dump())
+    except ValidationError as error:
+        raise InjectionRefused(400, "bad_request", f"{hook} returned {problems(error, top='body')}") from None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from audiocodes_endpoint.channel.audiocodes import InboundActivity
 from audiocodes_endpoint.core.conversation import ConversationNotFound
 from audiocodes_endpoint.core.deadline import Deadline
-from audiocodes_endpoint.core.delivery import Work
+from audiocodes_endpoint.core.work import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs
-from audiocodes_endpoint.wiring import Runtime
+
+if TYPE_CHECKING:
+    from audiocodes_endpoint.wiring import Runtime
 
 
 def perform(work: Work, runtime: Runtime, deadline: Deadline | None = None) -> None:

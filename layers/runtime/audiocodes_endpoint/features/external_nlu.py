@@ -8,11 +8,10 @@ times out gives "no intent" and a log line without the caller's words: NLU never
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -21,9 +20,6 @@ from audiocodes_endpoint.features.privacy import error_name
 from audiocodes_endpoint.flows.extensions import Extensions, call
 from audiocodes_endpoint.flows.nlu import NluConnector, NluResult
 from audiocodes_endpoint.observability import count, logger
-
-if TYPE_CHECKING:
-    from botocore.client import BaseClient
 
 NO_INTENT = NluResult(None, 0.0, {})
 
@@ -79,9 +75,12 @@ def connector_for(
     settings: NluSettings,
     builtin: NluConnector | None,
     agent_dir: Path,
-    lex_client: BaseClient | None = None,
+    lex: Callable[[LexSettings], NluConnector] | None = None,
 ) -> NluConnector:
-    """The endpoint's connector, guarded (errors give no intent) and thresholded when configured."""
+    """The endpoint's connector, guarded (errors give no intent) and thresholded when configured.
+
+    ``lex`` makes the Lex connector (``adapters.aws.lex.LexConnector``): only the wiring knows AWS.
+    """
     connector: NluConnector
     if settings.connector == "none":
         return NoNlu()
@@ -91,7 +90,9 @@ def connector_for(
         connector = builtin
     elif settings.connector == "lex":
         assert settings.lex is not None  # the settings validator guarantees it
-        connector = LexConnector(settings.lex, client=lex_client)
+        if lex is None:
+            raise NluSetupError("nlu: connector lex needs the Lex adapter")
+        connector = lex(settings.lex)
     elif settings.connector == "llm":
         assert settings.llm is not None
         from audiocodes_endpoint.features.llm.intents import LlmIntentConnector
@@ -129,41 +130,6 @@ class Guarded:
         if self.threshold is not None and result.intent is not None and result.score < self.threshold:
             return NluResult(None, result.score, result.slots)
         return result
-
-
-class LexConnector:
-    """Amazon Lex V2 ``RecognizeText`` as a classifier: Lex's top interpretation becomes the intent.
-
-    Every call uses a fresh Lex session id so Lex's own dialog state (slot elicitation) never carries
-    over between turns: the flow, not Lex, runs the conversation.
-    """
-
-    def __init__(self, settings: LexSettings, client: BaseClient | None = None) -> None:
-        self.settings = settings
-        self._client = client
-
-    @property
-    def client(self) -> BaseClient:
-        if self._client is None:
-            import boto3  # deferred: only endpoints that use Lex pay for the client
-            from botocore.config import Config
-
-            timeout = self.settings.timeout_seconds
-            config = Config(
-                connect_timeout=timeout, read_timeout=timeout, retries={"total_max_attempts": 1, "mode": "standard"}
-            )
-            self._client = boto3.client("lexv2-runtime", region_name=self.settings.region, config=config)
-        return self._client
-
-    def recognize(self, text: str, language: str | None) -> NluResult:
-        answer = self.client.recognize_text(
-            botId=self.settings.bot_id,
-            botAliasId=self.settings.bot_alias_id,
-            localeId=self.settings.locale_id,
-            sessionId=uuid.uuid4().hex,
-            text=text,
-        )
-        return lex_result(answer)
 
 
 def lex_result(answer: Mapping[str, Any]) -> NluResult:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from audiocodes_endpoint.channel.audiocodes import Activity
+from audiocodes_endpoint.config.validation import problems
 from audiocodes_endpoint.flows.extensions import CodeTimeout, Extensions, call
 from audiocodes_endpoint.observability import count, logger
 
@@ -339,9 +340,7 @@ def _checked_storage(storage: Any) -> dict[str, Any]:
 
 def _fields(error: ValidationError) -> str:
     """Which fields were wrong and why, without the values (they may be the caller's words)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or 'value'}: {issue['msg']}" for issue in error.errors()
-    )
+    return problems(error)
 
 
 def _describe(error: Exception, function: Callable[..., Any]) -> str:

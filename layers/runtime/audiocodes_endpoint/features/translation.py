@@ -31,15 +31,12 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from audiocodes_endpoint.features.privacy import error_name
 from audiocodes_endpoint.observability import count, logger
-
-if TYPE_CHECKING:
-    from botocore.client import BaseClient
 
 MAX_TRANSLATE_BYTES = 10_000  # Amazon Translate's TranslateText limit per request
 AUTO = "auto"
@@ -142,31 +139,11 @@ class TranslationProvider(Protocol):
         """``source`` may be ``auto``; raises on any failure."""
 
 
-class AmazonTranslate:
-    def __init__(
-        self, region: str | None = None, timeout_seconds: float = 2.0, client: BaseClient | None = None
-    ) -> None:
-        self._region = region
-        self._timeout = timeout_seconds
-        self._client = client
-
-    @property
-    def client(self) -> BaseClient:
-        if self._client is None:
-            import boto3  # deferred: only endpoints that translate pay for the client
-            from botocore.config import Config
-
-            config = Config(
-                connect_timeout=self._timeout,
-                read_timeout=self._timeout,
-                retries={"total_max_attempts": 1, "mode": "standard"},
-            )
-            self._client = boto3.client("translate", region_name=self._region, config=config)
-        return self._client
+class NoProvider:
+    """Translation switched off: nothing translates, so nothing may call this."""
 
     def translate(self, text: str, source: str, target: str) -> Translation:
-        answer = self.client.translate_text(Text=text, SourceLanguageCode=source, TargetLanguageCode=target)
-        return Translation(answer["TranslatedText"], answer.get("SourceLanguageCode") or source)
+        raise RuntimeError("no translation provider: translation is not enabled for this endpoint")
 
 
 class _Cache:
@@ -196,7 +173,7 @@ class Translator:
 
     def __init__(self, settings: TranslationSettings, provider: TranslationProvider | None = None) -> None:
         self.settings = settings
-        self.provider = provider or AmazonTranslate(settings.region, settings.timeout_seconds)
+        self.provider: TranslationProvider = provider or NoProvider()
         self._cache = _Cache(settings.cache_size)
         marker = re.escape(settings.no_translation_marker)
         self._verbatim = re.compile(f"{marker}(.*?){marker}", re.DOTALL)

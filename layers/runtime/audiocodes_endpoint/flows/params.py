@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from audiocodes_endpoint.config.validation import problems
 from audiocodes_endpoint.flows.fields import TEXT, is_template
 
 Flag = Annotated[bool, Strict()]
@@ -193,7 +194,7 @@ def check_parameters(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in item['loc']) or 'value'}: {item['msg']}" for item in error.errors())
+    return problems(error)
 
 
 CATALOGUE: tuple[str, ...] = tuple(SessionParameters.model_fields)

@@ -37,15 +37,13 @@ class BedrockProvider:
     @property
     def client(self) -> BaseClient:
         if self._client is None:
-            from botocore.config import Config
-
             # No retries: a caller is waiting, and the node has a fallback answer.
-            config = Config(
-                connect_timeout=min(self._timeout, 3.0),
-                read_timeout=self._timeout,
-                retries={"total_max_attempts": 1, "mode": "standard"},
+            self._client = clients.client(
+                "bedrock-runtime",
+                region_name=self.region,
+                timeout_seconds=self._timeout,
+                connect_timeout_seconds=min(self._timeout, 3.0),
             )
-            self._client = clients.client("bedrock-runtime", region_name=self.region, config=config)
         return self._client
 
     def arguments(self, request: ModelRequest, *, streaming: bool) -> dict[str, Any]:

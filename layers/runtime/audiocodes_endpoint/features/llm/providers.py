@@ -74,7 +74,7 @@ def _build(name: ProviderName, settings: LlmSettings) -> Provider:
 def _api_key(reference: str | None) -> str | None:
     """The key; an ``env:`` variable that is not set means no key (local model servers need none,
     and a server that does answers 401: the node's fallback). Other references must resolve."""
-    from audiocodes_endpoint.config.endpoint import SecretUnavailable, resolve_secret
+    from audiocodes_endpoint.config.secrets import SecretUnavailable, resolve_secret
 
     try:
         return resolve_secret(reference)

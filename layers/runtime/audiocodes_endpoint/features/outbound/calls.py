@@ -17,15 +17,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
 from audiocodes_endpoint.config.dialout import DialoutSettings
-from audiocodes_endpoint.config.endpoint import EndpointSettings, resolve_secret
+from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.config.secrets import resolve_secret
 from audiocodes_endpoint.features.outbound import vaic
 from audiocodes_endpoint.features.outbound.destinations import checked_destination
+
+if TYPE_CHECKING:  # the call records' adapter (the wiring builds it)
+    from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
 
 TERMINAL = frozenset({"completed", "failed"})
 _CALL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # ours: uuid4

@@ -46,9 +46,11 @@ summary: $(VENV)/.installed
 
 test: lint typecheck pytest sam-validate fidelity
 
+# lint-imports: the package's import-layer contracts ([tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy

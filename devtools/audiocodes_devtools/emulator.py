@@ -36,7 +36,7 @@ from .http_front import Answer, HttpFront, PortTaken
 from .lambda_host import DEFAULT_CONCURRENCY, FunctionConfig, FunctionError, FunctionPool, FunctionTimeout, Log
 from .lambda_worker import CONNECTIONS_KEY_HEADER
 from .sqs_poller import SqsPoller
-from .template import FunctionSpec, Template, TemplateError, load_template
+from .template import FunctionSpec, Template, TemplateError, load_template, route_pattern
 from .websocket_gateway import WebSocketGateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -345,12 +345,9 @@ class Emulator:
         for route in self.template.http_routes():
             path = "/{proxy+}" if route.path == "$default" else route.path
             key = "$default" if route.path == "$default" else f"{route.method} {route.path}"
-            regex = re.escape(path)
-            regex = re.sub(r"\\\{([^}]+?)\\\+\\\}", r"(?P<\1>.+)", regex)
-            regex = re.sub(r"\\\{([^}]+?)\\\}", r"(?P<\1>[^/]+)", regex)
             rank = (path.count("+"), -path.count("/"), route.method == "ANY")
             pool = self.pools[route.function_logical_id]
-            ranked.append((rank, Route(route.method, path, key, re.compile(regex), pool)))
+            ranked.append((rank, Route(route.method, path, key, route_pattern(path), pool)))
         return [route for _, route in sorted(ranked, key=lambda pair: pair[0])]
 
     def route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:

@@ -157,6 +157,15 @@ class HttpRoute:
     api_logical_id: str  # "ServerlessHttpApi" when the event names no ApiId (SAM's implicit API)
 
 
+def route_pattern(path: str) -> re.Pattern[str]:
+    """API Gateway path matching as a regex (use ``fullmatch``), reduced to what the template uses:
+    literals, ``{name}`` (exactly one segment) and ``{name+}`` (one or more); each a named group."""
+    pattern = re.escape(path)
+    pattern = re.sub(r"\\\{([^}]+?)\\\+\\\}", r"(?P<\1>.+)", pattern)
+    pattern = re.sub(r"\\\{([^}]+?)\\\}", r"(?P<\1>[^/]+)", pattern)
+    return re.compile(pattern)
+
+
 @dataclass(frozen=True)
 class WebSocketRoute:
     """One WebSocket API route (``$connect``, ``$disconnect``, ``$default`` or a custom key)."""

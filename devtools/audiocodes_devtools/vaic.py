@@ -4,7 +4,7 @@ The phone simulator and the end-to-end tests both drive the bot through this mod
 strict: any answer that a real VAIC could not rely on (a non-2xx status, a body that is not a JSON
 object, a missing URL, an activity without `id`) raises instead of being papered over.
 
-Wire protocol: `/work/shared/reference/audiocodes-bot-api.md` sections 2 and 3.
+Wire protocol: AudioCodes Bot API, https://techdocs.audiocodes.com/voice-ai-connect/content/Bot-API/ac-bot-api.htm.
 """
 
 from __future__ import annotations

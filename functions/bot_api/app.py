@@ -22,12 +22,11 @@ from audiocodes_endpoint.core.conversation import (
     ConversationNotFound,
 )
 from audiocodes_endpoint.core.deadline import Deadline
-from audiocodes_endpoint.core.work import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.wiring import AsyncModeUnavailable, prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
-# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+# AWS clients, so the first request of a fresh environment does not (wiring.prepare).
 prepare(secrets=lambda endpoint: [endpoint.bot_token])
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -76,18 +75,10 @@ def send_activities(
     deadline = Deadline.from_context(app.lambda_context, conversations.clock())
     if endpoint.async_mode:
         # Answered at once; the dispatcher runs the turn and pushes outputs over the WebSocket.
-        session = conversations.require_live(endpoint, conversation_id)
-        for activity in request.activities:
-            payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
-            runtime().queue.put(
-                Work("activity", endpoint.url_token, conversation_id, payload), deduplication=activity.id
-            )
-        conversations.queued(endpoint, conversation_id, request.activities)
-        if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
-            waiting = conversations.take_waiting(endpoint, conversation_id, deadline)
-            if waiting:
-                return audiocodes.activities_response(conversation_id, waiting)
-        return {}
+        waiting = conversations.enqueue(
+            endpoint, conversation_id, request.activities, runtime().queue, source_ip=source_ip, deadline=deadline
+        )
+        return audiocodes.activities_response(conversation_id, waiting) if waiting else {}
     answer = conversations.handle(endpoint, conversation_id, request.activities, source_ip=source_ip, deadline=deadline)
     return audiocodes.activities_response(conversation_id, answer)
 

@@ -20,7 +20,7 @@ from audiocodes_endpoint.observability import logger, mask_logs, metrics, per_in
 from audiocodes_endpoint.wiring import prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
-# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+# AWS clients, so the first request of a fresh environment does not (wiring.prepare).
 prepare()
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)

@@ -6,7 +6,6 @@ user activities keep arriving over HTTP.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,12 +13,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from audiocodes_endpoint.channel import audiocodes, bot_auth, http_api
 from audiocodes_endpoint.config.secrets import SecretUnavailable
 from audiocodes_endpoint.core.conversation import ConversationNotFound
-from audiocodes_endpoint.core.work import Work
 from audiocodes_endpoint.observability import bind_conversation, logger, mask_logs, metrics, per_invocation, traced
 from audiocodes_endpoint.wiring import prepare, runtime
 
 # Lambda's init phase builds the agent, its compiled templates, every endpoint's services and the
-# AWS clients, so the first request of a fresh environment does not (runtime.prepare).
+# AWS clients, so the first request of a fresh environment does not (wiring.prepare).
 prepare(secrets=lambda endpoint: [endpoint.bot_token] if endpoint.async_mode else [])
 
 
@@ -39,26 +37,16 @@ def connect(event: dict[str, Any], connection_id: str) -> dict[str, Any]:
         return bot_auth.unauthorized(endpoint)
     if not audiocodes.is_conversation_id(conversation):
         return http_api.error(400, "bad_request", "conversation: not a conversation id this endpoint created")
-    conversations = runtime().conversations
     try:
-        conversations.connect(endpoint, conversation, connection_id)
+        runtime().conversations.socket_opened(endpoint, conversation, connection_id, runtime().queue)
     except ConversationNotFound:
         return http_api.error(404, "conversation_not_found", "no live conversation with this id")
-    expires_at = int(conversations.clock()) + endpoint.session.idle_seconds
-    conversations.store.remember_connection(connection_id, endpoint.url_token, conversation, expires_at)
-    # Outputs that waited can only go out once $connect has returned: queue their flush behind it.
-    runtime().queue.put(Work("flush", endpoint.url_token, conversation, {}), deduplication=connection_id)
     logger.info("WebSocket connected")
     return {"statusCode": 200}
 
 
 def disconnect(connection_id: str) -> dict[str, Any]:
-    owner = runtime().conversations.store.connection_owner(connection_id)
-    endpoint = runtime().endpoint(owner[0]) if owner else None
-    if owner is not None and endpoint is not None:
-        bind_conversation(owner[0], owner[1])
-        with contextlib.suppress(ConversationNotFound):  # the call is already over
-            runtime().conversations.connection_closed(endpoint, owner[1], connection_id)
+    runtime().conversations.socket_closed(connection_id, runtime().endpoint)
     logger.info("WebSocket disconnected")
     return {"statusCode": 200}
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from audiocodes_devtools.template import HttpRoute, Template, load_template
+from audiocodes_devtools.template import HttpRoute, Template, load_template, route_pattern
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,7 +28,4 @@ def route_matches(route: HttpRoute, method: str, path: str) -> bool:
     """API Gateway path matching, reduced to what the template uses: literals, {x} and {x+}."""
     if route.method not in ("ANY", method):
         return False
-    pattern = re.escape(route.path)
-    pattern = re.sub(r"\\\{[^/]+?\\\+\\\}", ".+", pattern)  # {proxy+}: one or more segments
-    pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", pattern)  # {id}: exactly one segment
-    return re.fullmatch(pattern, path) is not None
+    return route_pattern(route.path).fullmatch(path) is not None

@@ -1,4 +1,4 @@
-"""The Bot API in HTTP mode, through the real handler on moto (reference: audiocodes-bot-api.md 2-3)."""
+"""The Bot API in HTTP mode, through the real handler on moto (AudioCodes Bot API: https://techdocs.audiocodes.com/voice-ai-connect/content/Bot-API/ac-bot-api.htm)."""
 
 import json
 import re

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from audiocodes_devtools.template import load_template
-from audiocodes_endpoint.features.privacy import MASK
+from audiocodes_endpoint.observability.masking import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
 
@@ -151,7 +151,8 @@ def test_a_translation_outage_falls_back_to_the_original_text(rt, call):
 
 def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatch):
     from audiocodes_endpoint.adapters.aws.lex import LexConnector
-    from audiocodes_endpoint.features.external_nlu import NluSettings, connector_for
+    from audiocodes_endpoint.config.nlu import NluSettings
+    from audiocodes_endpoint.features.external_nlu import connector_for
     from audiocodes_endpoint.features.services import EndpointServices
 
     # Given the demo endpoint using Amazon Lex V2
@@ -228,7 +229,8 @@ def test_a_call_past_its_maximum_tells_the_flow_first_then_ends_after_the_grace(
 def test_the_execution_finished_transformer_shapes_the_sync_answer(rt, call, monkeypatch):
     from dataclasses import replace
 
-    from audiocodes_endpoint.features.transformers import Transformers, TransformerSettings
+    from audiocodes_endpoint.config.transformers import TransformerSettings
+    from audiocodes_endpoint.features.transformers import Transformers
 
     def only_speech(*, outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [o for o in outputs if o["type"] == "message"]

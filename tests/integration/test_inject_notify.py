@@ -247,7 +247,7 @@ def test_raw_notify_and_its_errors(live_call, inject_app):
 
 
 def test_a_raw_route_without_its_transformer_is_404(live_call, inject_app, monkeypatch):
-    from audiocodes_endpoint.features.transformers import TransformerSettings
+    from audiocodes_endpoint.config.transformers import TransformerSettings
     from audiocodes_endpoint.wiring import runtime
 
     endpoint = runtime().endpoints["demo-async"]

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audiocodes_endpoint.features.phone_numbers import number_metadata
+from audiocodes_endpoint.features.caller_numbers import number_metadata
 
 
 def test_e164_german_landline_matches_cognigy_example():

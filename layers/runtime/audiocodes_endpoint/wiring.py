@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from audiocodes_endpoint.adapters.aws.bedrock import provider_for as bedrock_provider
 from audiocodes_endpoint.adapters.aws.parameters import ParameterStore
 from audiocodes_endpoint.adapters.aws.session_store import DynamoDBSessionStore
 from audiocodes_endpoint.adapters.aws.turn_queue import TurnQueue
@@ -29,6 +30,7 @@ from audiocodes_endpoint.core.delivery import SocketOutlet
 from audiocodes_endpoint.core.idempotency import Once
 from audiocodes_endpoint.features.analytics import Analytics
 from audiocodes_endpoint.features.external_nlu import connector_for
+from audiocodes_endpoint.features.llm.providers import use_bedrock
 from audiocodes_endpoint.features.outbound.calls import Outbound
 from audiocodes_endpoint.features.services import EndpointServices
 from audiocodes_endpoint.features.transformers import Transformers, endpoint_object
@@ -38,6 +40,7 @@ from audiocodes_endpoint.observability import logger
 
 _SECRETS = ParameterStore()
 use_secret_store(_SECRETS)  # ssm: and secretsmanager: references, for every module that resolves one
+use_bedrock(bedrock_provider)  # llm.provider: bedrock
 
 
 class AsyncModeUnavailable(Exception):

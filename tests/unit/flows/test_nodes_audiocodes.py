@@ -1,4 +1,5 @@
-"""AudioCodes nodes and generic voice nodes: the exact activities of cognigy-endpoint.md 4.2-4.4."""
+"""AudioCodes nodes and generic voice nodes: the exact activities Cognigy's nodes send
+(Cognigy/Extensions, extensions/audiocodes-vaig)."""
 
 from __future__ import annotations
 

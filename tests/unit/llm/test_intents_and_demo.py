@@ -6,8 +6,9 @@ import pytest
 
 from audiocodes_devtools.model_server import Reply, model_server
 from audiocodes_endpoint.config.endpoint import load_endpoints
+from audiocodes_endpoint.config.nlu import NluSettings
 from audiocodes_endpoint.core.turn_pipeline import turn_options
-from audiocodes_endpoint.features.external_nlu import NluSettings, NluSetupError, connector_for
+from audiocodes_endpoint.features.external_nlu import NluSetupError, connector_for
 from audiocodes_endpoint.features.llm.providers import LlmRuntime
 from audiocodes_endpoint.flows import load_agent
 from tests.conftest import ROOT

@@ -10,6 +10,7 @@ import pytest
 from audiocodes_devtools.analytics_cli import main
 from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.adapters.aws.analytics_store import INDEX, DynamoDBAnalyticsStore
+from audiocodes_endpoint.config.data_protection import DataProtectionSettings
 from audiocodes_endpoint.features.analytics import (
     Analytics,
     Summary,
@@ -19,7 +20,7 @@ from audiocodes_endpoint.features.analytics import (
     prepare,
     summarize,
 )
-from audiocodes_endpoint.features.privacy import MASK, DataProtectionSettings
+from audiocodes_endpoint.observability.masking import MASK
 from tests.fakes.analytics_store import InMemoryAnalyticsStore
 
 HERE = Path(__file__).parent

@@ -7,11 +7,10 @@ from botocore.stub import ANY, Stubber
 from pydantic import ValidationError
 
 from audiocodes_endpoint.adapters.aws.lex import LexConnector
+from audiocodes_endpoint.config.nlu import LexSettings, NluSettings
 from audiocodes_endpoint.features.external_nlu import (
     NO_INTENT,
     Guarded,
-    LexSettings,
-    NluSettings,
     NluSetupError,
     NoNlu,
     connector_for,

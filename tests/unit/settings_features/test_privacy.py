@@ -6,17 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from audiocodes_endpoint.features.privacy import (
+from audiocodes_endpoint.config.data_protection import DataProtectionSettings
+from audiocodes_endpoint.features.privacy import mask_ip_address
+from audiocodes_endpoint.observability import bind_conversation, logger
+from audiocodes_endpoint.observability.masking import (
     MASK,
-    DataProtectionSettings,
     error_name,
     install_log_masking,
     mask_free_text,
-    mask_ip_address,
     mask_phone_numbers,
     mask_values,
 )
-from audiocodes_endpoint.observability import bind_conversation, logger
 
 CALLER = "+4930123456789"
 DIGITS = "30123456789"  # what must not appear anywhere, whatever the formatting

@@ -3,13 +3,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from audiocodes_endpoint.core.call_limits import (
-    FLOW_EVENT,
-    HANGUP_REASON,
-    CallLimitDecision,
-    SessionPolicySettings,
-    check_call_limit,
-)
+from audiocodes_endpoint.config.call_limits import SessionPolicySettings
+from audiocodes_endpoint.core.call_limits import FLOW_EVENT, HANGUP_REASON, CallLimitDecision, check_call_limit
 
 START = 1_700_000_000.0
 

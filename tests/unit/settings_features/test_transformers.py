@@ -7,12 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from audiocodes_endpoint.config.endpoint import EndpointSettings
+from audiocodes_endpoint.config.transformers import TransformerSettings
 from audiocodes_endpoint.features.transformers import (
     MAX_STORAGE_BYTES,
     TransformerError,
     TransformerInput,
     Transformers,
-    TransformerSettings,
     endpoint_object,
 )
 

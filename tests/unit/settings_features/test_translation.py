@@ -8,12 +8,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from audiocodes_endpoint.adapters.aws.translate import AmazonTranslate
-from audiocodes_endpoint.features.translation import (
-    Translation,
-    TranslationSettings,
-    Translator,
-    translate_code,
-)
+from audiocodes_endpoint.config.translation import TranslationSettings, translate_code
+from audiocodes_endpoint.features.translation import Translation, Translator
 
 
 @pytest.fixture

@@ -144,6 +144,12 @@ def to_caller_input(activity: InboundActivity) -> CallerInput | None:
 
 # --- bot -> VAIC -------------------------------------------------------------------------------
 
+TRANSFER_EVENTS = frozenset({"transfer", "handover"})
+"""Events after which VAIC hands the call over (AudioCodes: Call transfer, call-transfer.htm;
+``handover`` is the name Cognigy's transfer node sent)."""
+ENDING_EVENTS = TRANSFER_EVENTS | {"hangup"}
+"""Events after which VAIC leaves the bot (AudioCodes: Hang up, hangup.htm, and call transfer)."""
+
 
 class Activity(BaseModel):
     """An activity the bot sends. Unknown fields are kept so Cognigy payloads pass through unchanged."""
@@ -166,7 +172,7 @@ class Activity(BaseModel):
     @property
     def ends_call(self) -> bool:
         """True for activities after which VAIC leaves the bot: hang-up and transfer."""
-        return self.type == "event" and self.name in {"hangup", "transfer", "handover"}
+        return self.type == "event" and self.name in ENDING_EVENTS
 
 
 def message(
@@ -281,3 +287,27 @@ def websocket_frame(conversation: str, activity: Mapping[str, Any]) -> dict[str,
     "activities"}`` body as an HTTP answer, one activity per frame (AudioCodes Bot API, asynchronous
     messaging: https://techdocs.audiocodes.com/voice-ai-connect/content/Bot-API/ac-bot-api.htm)."""
     return activities_response(conversation, [activity])
+
+
+SentOutcome = Literal["transfer", "hangup", "message", "silent"]
+
+
+def sent_outcome(activities: Iterable[Mapping[str, Any]]) -> tuple[SentOutcome, str | None]:
+    """What a turn's answer (wire JSON, as sent) did to the call: ``transfer``, ``hangup`` (with its
+    ``hangupReason``), ``message`` (something was said) or ``silent``."""
+    said = False
+    for activity in activities:
+        if activity.get("type") == "event" and activity.get("name") in TRANSFER_EVENTS:
+            return "transfer", None
+        if activity.get("type") == "event" and activity.get("name") == "hangup":
+            params = activity.get("activityParams")
+            reason = params.get("hangupReason") if isinstance(params, Mapping) else None
+            return "hangup", str(reason) if reason is not None else None
+        said = said or activity.get("type") == "message"
+    return ("message" if said else "silent"), None
+
+
+def spoken_text(activities: Iterable[Mapping[str, Any]]) -> str | None:
+    """What the bot said in an answer (wire JSON): the message texts, one per line (``None`` if nothing)."""
+    texts = [str(a["text"]) for a in activities if a.get("type") == "message" and a.get("text")]
+    return "\n".join(texts) if texts else None

@@ -2,7 +2,7 @@
 
 Authentication happens before ``app.resolve()`` because Powertools validates bodies before any
 middleware runs, and an unauthenticated caller must get 401, not a description of our schema.
-Bodies are then decoded by :func:`decoded_event` (``decoding``), so Powertools only ever parses
+Bodies are then decoded by :func:`decoded_event` (``channel.decoding``), so Powertools only ever parses
 UTF-8 JSON text that is known to be valid.
 """
 

@@ -24,22 +24,22 @@ from pydantic import (
     model_validator,
 )
 
-from audiocodes_endpoint.config.dialout import DialoutSettings
-from audiocodes_endpoint.config.llm import LlmSettings
-from audiocodes_endpoint.config.secrets import SecretRef
-from audiocodes_endpoint.config.validation import problems
-from audiocodes_endpoint.core.call_handling import (
+from audiocodes_endpoint.config.call_handling import (
     BotDelaySettings,
     CallEventSettings,
     OnErrorSettings,
     check_call_events,
     check_targets,
 )
-from audiocodes_endpoint.core.call_limits import SessionPolicySettings
-from audiocodes_endpoint.features.external_nlu import NluSettings
-from audiocodes_endpoint.features.privacy import DataProtectionSettings
-from audiocodes_endpoint.features.transformers import TransformerSettings
-from audiocodes_endpoint.features.translation import TranslationSettings
+from audiocodes_endpoint.config.call_limits import SessionPolicySettings
+from audiocodes_endpoint.config.data_protection import DataProtectionSettings
+from audiocodes_endpoint.config.dialout import DialoutSettings
+from audiocodes_endpoint.config.llm import LlmSettings
+from audiocodes_endpoint.config.nlu import NluSettings
+from audiocodes_endpoint.config.secrets import SecretRef
+from audiocodes_endpoint.config.transformers import TransformerSettings
+from audiocodes_endpoint.config.translation import TranslationSettings
+from audiocodes_endpoint.config.validation import problems
 
 _ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 

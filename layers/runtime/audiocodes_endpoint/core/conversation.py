@@ -1,12 +1,12 @@
 """A conversation, whatever door its input came through (sync HTTP, async queue, inject, notify).
 
-Every change runs under the session's lease (see ``sessions``): claim-and-read in one conditional
+Every change runs under the session's lease (see ``core.sessions``): claim-and-read in one conditional
 write, change, save-and-release in another. So each unit of work runs at most once, however its
 copies arrive: a copy that finds its work running (or waiting) waits for that run's answer and
 returns it; distinct requests of a call wait in line and run one at a time, first come first served.
 Waiting is bounded by the request's deadline and by ``MAX_WAITING`` requests per call; past either
 the request is refused with :class:`ConversationBusy`. The turn itself (the endpoint's pipeline and
-the flow) is :class:`turns.TurnRunner`'s job.
+the flow) is :class:`~audiocodes_endpoint.core.turn_pipeline.TurnRunner`'s job.
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from audiocodes_endpoint.core.turn_pipeline import (
     TurnRunner,
     with_number_metadata,
 )
+from audiocodes_endpoint.core.work import Work, WorkQueue
 from audiocodes_endpoint.features.outbound.flow_context import call_direction
 from audiocodes_endpoint.flows.turn import FlowInput
-from audiocodes_endpoint.observability import count, logger
+from audiocodes_endpoint.observability import bind_conversation, count, logger
 
 if TYPE_CHECKING:
     from audiocodes_endpoint.features.analytics import TurnRecord
@@ -206,6 +207,48 @@ class Conversations:
     def connection_closed(self, endpoint: EndpointSettings, conversation: str, connection_id: str) -> None:
         """Unbind the WebSocket, unless a newer one is bound already."""
         self.store.unbind_connection(endpoint.url_token, conversation, connection_id)
+
+    def socket_opened(
+        self, endpoint: EndpointSettings, conversation: str, connection_id: str, queue: WorkQueue
+    ) -> None:
+        """``$connect``: bind the socket to the call (:class:`ConversationNotFound` if it is not live),
+        remember whose socket it is until the session would expire, and queue the flush of what waited."""
+        self.connect(endpoint, conversation, connection_id)
+        expires_at = int(self.clock()) + endpoint.session.idle_seconds
+        self.store.remember_connection(connection_id, endpoint.url_token, conversation, expires_at)
+        # Outputs that waited can only go out once $connect has returned: queue their flush behind it.
+        queue.put(Work("flush", endpoint.url_token, conversation, {}), deduplication=connection_id)
+
+    def socket_closed(self, connection_id: str, endpoint_for: Callable[[str], EndpointSettings | None]) -> None:
+        """``$disconnect``: unbind the socket from its call, if the call and its endpoint still exist."""
+        owner = self.store.connection_owner(connection_id)
+        endpoint = endpoint_for(owner[0]) if owner else None
+        if owner is None or endpoint is None:
+            return
+        bind_conversation(owner[0], owner[1])
+        with contextlib.suppress(ConversationNotFound):  # the call is already over
+            self.connection_closed(endpoint, owner[1], connection_id)
+
+    def enqueue(
+        self,
+        endpoint: EndpointSettings,
+        conversation: str,
+        activities: Sequence[InboundActivity],
+        queue: WorkQueue,
+        *,
+        source_ip: str | None = None,
+        deadline: Deadline | None = None,
+    ) -> list[dict[str, Any]]:
+        """Async mode: queue each activity for the dispatcher (which runs the turn and pushes its outputs
+        over the WebSocket); outputs that waited for a socket that is gone come back for this answer."""
+        session = self.require_live(endpoint, conversation)
+        for activity in activities:
+            payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
+            queue.put(Work("activity", endpoint.url_token, conversation, payload), deduplication=activity.id)
+        self.queued(endpoint, conversation, activities)
+        if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
+            return self.take_waiting(endpoint, conversation, deadline)
+        return []
 
     def flush(
         self, endpoint: EndpointSettings, conversation: str, outlet: Outlet, deadline: Deadline | None = None
@@ -508,7 +551,7 @@ class Conversations:
         starts = {key: found for key, found in caller_inputs.items() if found is not None and found.is_start}
         if not starts:
             return {}
-        from audiocodes_endpoint.features.phone_numbers import (
+        from audiocodes_endpoint.features.caller_numbers import (
             number_metadata,
         )  # phonenumbers: loaded by the first start, not at import
 

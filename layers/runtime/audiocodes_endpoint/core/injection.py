@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from audiocodes_endpoint.channel.audiocodes import ConversationId
 from audiocodes_endpoint.config.endpoint import EndpointSettings, UrlToken
+from audiocodes_endpoint.config.transformers import Hook
 from audiocodes_endpoint.config.validation import problems
 from audiocodes_endpoint.core.conversation import notification_activities
 from audiocodes_endpoint.core.idempotency import KeyInProgress, KeyReused
 from audiocodes_endpoint.core.work import Work
-from audiocodes_endpoint.features.transformers import Hook, TransformerError, Transformers
+from audiocodes_endpoint.features.transformers import TransformerError, Transformers
 from audiocodes_endpoint.observability import bind_conversation, count, logger, mask_logs
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Analytics and transcripts: one record per turn, masked and kept as the endpoint's settings say.
 
 The conversation layer builds a :class:`TurnRecord` after a turn is saved and hands it to
-:meth:`Analytics.record_turn`, which applies :class:`~audiocodes_endpoint.features.privacy.DataProtectionSettings`
+:meth:`Analytics.record_turn`, which applies :class:`~audiocodes_endpoint.config.data_protection.DataProtectionSettings`
 (what to keep, what to mask, for how long) and writes one item (one ``PutItem``). A failing write
 is logged and counted, never raised: analytics must not break a call.
 
@@ -15,10 +15,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from audiocodes_endpoint.features.privacy import MASK, DataProtectionSettings, mask_ip_address
+from audiocodes_endpoint.channel.audiocodes import sent_outcome, spoken_text
+from audiocodes_endpoint.config.data_protection import DataProtectionSettings
+from audiocodes_endpoint.features.privacy import mask_ip_address
 from audiocodes_endpoint.observability import count, logger
+from audiocodes_endpoint.observability.masking import MASK
 
 Outcome = Literal["message", "silent", "transfer", "hangup", "disconnect", "error", "dropped"]
 """What a turn ended with: the bot spoke (``message``), said nothing (``silent``), handed the call over
@@ -123,27 +126,14 @@ class Analytics:
 # --- helpers for the conversation layer ------------------------------------------------------------
 
 
-def outcome_of(activities: Sequence[Mapping[str, object]]) -> tuple[Outcome, str | None]:
-    """The outcome of a turn from the activities it sent (wire JSON) and the hang-up reason if any."""
-    for activity in activities:
-        if activity.get("type") != "event":
-            continue
-        name = activity.get("name")
-        if name in ("transfer", "handover"):
-            return "transfer", None
-        if name == "hangup":
-            params = activity.get("activityParams")
-            reason = params.get("hangupReason") if isinstance(params, Mapping) else None
-            return "hangup", str(reason) if reason is not None else None
-    if any(a.get("type") == "message" for a in activities):
-        return "message", None
-    return "silent", None
+def outcome_of(activities: Sequence[Mapping[str, Any]]) -> tuple[Outcome, str | None]:
+    """The outcome of a turn from the activities it sent and the hang-up reason if any."""
+    return sent_outcome(activities)
 
 
-def bot_text_of(activities: Sequence[Mapping[str, object]]) -> str | None:
+def bot_text_of(activities: Sequence[Mapping[str, Any]]) -> str | None:
     """What the bot said in a turn: the message texts, one per line (``None`` if nothing)."""
-    texts = [str(a["text"]) for a in activities if a.get("type") == "message" and a.get("text")]
-    return "\n".join(texts) if texts else None
+    return spoken_text(activities)
 
 
 # --- summaries ------------------------------------------------------------------------------------

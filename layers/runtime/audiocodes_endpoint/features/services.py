@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audiocodes_endpoint.config.transformers import TransformerSettings
+from audiocodes_endpoint.config.translation import TranslationSettings
 from audiocodes_endpoint.features.analytics import Analytics
-from audiocodes_endpoint.features.transformers import Transformers, TransformerSettings
-from audiocodes_endpoint.features.translation import TranslationSettings, Translator
+from audiocodes_endpoint.features.transformers import Transformers
+from audiocodes_endpoint.features.translation import Translator
 from audiocodes_endpoint.flows.nlu import NluConnector
 
 

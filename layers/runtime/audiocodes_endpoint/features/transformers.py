@@ -37,13 +37,14 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from audiocodes_endpoint.channel.audiocodes import Activity
+from audiocodes_endpoint.config.transformers import Hook, TransformerSettings
 from audiocodes_endpoint.config.validation import problems
-from audiocodes_endpoint.flows.extensions import CodeTimeout, Extensions, call
+from audiocodes_endpoint.flows.extensions import CodeTimeout, Extensions, call, errors_of
 from audiocodes_endpoint.observability import count, logger
 
 if TYPE_CHECKING:
@@ -55,43 +56,9 @@ MAX_ID_CHARS = 256
 MAX_TEXT_CHARS = 10_000
 MAX_STORAGE_BYTES = 16 * 1024
 
-Hook = Literal["handle_input", "handle_output", "handle_execution_finished", "handle_inject", "handle_notify"]
-_FLAGS: dict[Hook, str] = {
-    "handle_input": "input",
-    "handle_output": "output",
-    "handle_execution_finished": "execution_finished",
-    "handle_inject": "inject",
-    "handle_notify": "notify",
-}
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
-
-
-class TransformerSettings(BaseModel):
-    """``transformers:`` in an endpoint file. Everything is off by default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    module: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")] | None = None
-    """The module in ``agent/extensions/`` holding the hooks, e.g. ``transformers_demo``."""
-    input: bool = False
-    output: bool = False
-    execution_finished: bool = False
-    inject: bool = False
-    notify: bool = False
-    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
-    abort_on_error: bool = False
-
-    @model_validator(mode="after")
-    def _module_when_enabled(self) -> TransformerSettings:
-        if self.module is None and self.enabled_hooks:
-            raise ValueError("module: required when a transformer is enabled")
-        return self
-
-    @property
-    def enabled_hooks(self) -> tuple[Hook, ...]:
-        return tuple(hook for hook, flag in _FLAGS.items() if getattr(self, flag))
 
 
 class TransformerInput(BaseModel):
@@ -180,7 +147,7 @@ class Transformers:
         if settings.module is not None and settings.enabled_hooks:
             extensions, errors = Extensions.load(agent_dir / "extensions")
             if settings.module not in extensions.modules:
-                own = [e for e in errors if Path(e.split(":", 1)[0]).stem == settings.module]
+                own = errors_of(errors, settings.module)
                 raise TransformerError("load", "; ".join(own) or f"no module agent/extensions/{settings.module}.py")
             for hook in settings.enabled_hooks:
                 function = extensions.resolve(f"{settings.module}.{hook}")

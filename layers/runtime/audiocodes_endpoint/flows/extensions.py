@@ -69,6 +69,11 @@ class Extensions:
         return None
 
 
+def errors_of(errors: list[str], module: str) -> list[str]:
+    """The load errors (from :meth:`Extensions.load`) of ``module``'s own file, not its neighbours'."""
+    return [error for error in errors if Path(error.split(":", 1)[0]).stem == module]
+
+
 def call(function: Callable[..., Any], available: dict[str, Any], timeout: float) -> Any:
     """Call ``function`` with the keyword arguments it declares (of ``available``) in a thread."""
     kwargs = _accepted(function, available)

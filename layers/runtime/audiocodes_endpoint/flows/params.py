@@ -1,5 +1,7 @@
-"""The AudioCodes session/activity parameter catalogue, typed (cognigy-endpoint.md 4.3 plus the
-VoiceAI Connect parameters of audiocodes-bot-api.md 3.4).
+"""The AudioCodes session/activity parameter catalogue, typed: the parameters of Cognigy's AudioCodes
+nodes (Cognigy/Extensions, extensions/audiocodes-vaig/src/utils/paramUtils.ts) plus VoiceAI Connect's
+own (AudioCodes: Changing call settings,
+https://techdocs.audiocodes.com/voice-ai-connect/Content/VAIG_Combined/changing-call-setting.htm).
 
 Every field is optional and ``None`` means "not set": a node sends only what it sets, so an
 untouched toggle never resets earlier session state (Cognigy's extension sent ``false`` for every

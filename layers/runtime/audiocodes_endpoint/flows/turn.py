@@ -1,4 +1,4 @@
-"""What a flow turn consumes and produces: the contract between ``conversation`` and the engine."""
+"""What a flow turn consumes and produces: the contract between ``core.turn_pipeline`` and the engine."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
+from audiocodes_endpoint.config.llm import LlmSettings
 from audiocodes_endpoint.features.llm.types import Finished, ModelError, ModelRequest, StreamEvent, TextDelta, ToolCall
 
 if TYPE_CHECKING:
@@ -178,3 +179,13 @@ def to_converse(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             content.append({"toolUse": {"toolUseId": call["id"], "name": call["name"], "input": call["arguments"]}})
         converse.append({"role": role, "content": content})
     return converse
+
+
+def provider_for(settings: LlmSettings) -> BedrockProvider:
+    """``provider: bedrock`` of an endpoint's ``llm:`` settings."""
+    return BedrockProvider(
+        region=settings.region or None,
+        guardrail_id=settings.guardrail_id or None,
+        guardrail_version=settings.guardrail_version,
+        timeout_seconds=settings.timeout_seconds,
+    )

@@ -6,7 +6,8 @@ import uuid
 from typing import TYPE_CHECKING
 
 from audiocodes_endpoint.adapters.aws import clients
-from audiocodes_endpoint.features.external_nlu import LexSettings, lex_result
+from audiocodes_endpoint.config.nlu import LexSettings
+from audiocodes_endpoint.features.external_nlu import lex_result
 from audiocodes_endpoint.flows.nlu import NluResult
 
 if TYPE_CHECKING:

@@ -11,6 +11,13 @@ from audiocodes_endpoint.features.llm.types import ModelError, Provider
 
 _providers: dict[tuple[ProviderName, LlmSettings], Provider] = {}
 _lock = threading.Lock()
+_bedrock: Callable[[LlmSettings], Provider] | None = None
+
+
+def use_bedrock(factory: Callable[[LlmSettings], Provider]) -> None:
+    """How ``provider: bedrock`` is made (``adapters.aws.bedrock``; the wiring installs it)."""
+    global _bedrock
+    _bedrock = factory
 
 
 @dataclass(frozen=True)
@@ -54,14 +61,9 @@ def reset_clients() -> None:
 
 def _build(name: ProviderName, settings: LlmSettings) -> Provider:
     if name == "bedrock":
-        from audiocodes_endpoint.adapters.aws.bedrock import BedrockProvider
-
-        return BedrockProvider(
-            region=settings.region or None,
-            guardrail_id=settings.guardrail_id or None,
-            guardrail_version=settings.guardrail_version,
-            timeout_seconds=settings.timeout_seconds,
-        )
+        if _bedrock is None:
+            raise ModelError("no Bedrock adapter is installed")
+        return _bedrock(settings)
     if not settings.base_url:
         raise ModelError("no language model is configured (llm.base_url is empty)")
     from audiocodes_endpoint.features.llm.openai import OpenAiProvider

@@ -1,4 +1,5 @@
-"""The AudioCodes nodes Cognigy had (cognigy-endpoint.md 4.2). Fields that become AudioCodes
+"""The AudioCodes nodes Cognigy had (Cognigy/Documentation, docs/ai/build/node-reference/voice/audiocodes/;
+their payloads from Cognigy/Extensions, extensions/audiocodes-vaig). Fields that become AudioCodes
 parameters keep AudioCodes' names (``transferTarget``, ``hangupReason``, ...), so the YAML reads
 like the activity it produces."""
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from audiocodes_endpoint.channel.audiocodes import event
-from audiocodes_endpoint.features.phone_numbers import is_international, transfer_uri
+from audiocodes_endpoint.config.transfer_targets import is_international, transfer_uri
 from audiocodes_endpoint.flows.fields import DATA, NodeId, Text, is_template
 from audiocodes_endpoint.flows.nodes.base import Linear, NodeBase
 from audiocodes_endpoint.flows.nodes.common import ACTIVITY_PARAMS, Params, merged, render_params

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from audiocodes_endpoint.channel.audiocodes import message
 from audiocodes_endpoint.config.llm import LlmSettings
-from audiocodes_endpoint.features import privacy
 from audiocodes_endpoint.features.llm.agent import Answer, Tool, answer
 from audiocodes_endpoint.features.llm.types import ModelError, ModelRequest, ToolSpec, Usage
 from audiocodes_endpoint.flows import extensions
@@ -30,6 +29,7 @@ from audiocodes_endpoint.flows.nodes.http import HttpRequest
 from audiocodes_endpoint.flows.paths import get_path, set_path
 from audiocodes_endpoint.flows.steps import Next, Step
 from audiocodes_endpoint.flows.turn import FlowError
+from audiocodes_endpoint.observability import masking
 
 if TYPE_CHECKING:
     from audiocodes_endpoint.features.llm.providers import LlmRuntime
@@ -146,7 +146,7 @@ class Llm(_ModelChoice):
         except ModelError as error:
             return self._failed(turn, error, turn.optional_text(self.fallback))
         settings = runtime.settings
-        mask = privacy.mask_phone_numbers if runtime.mask_prompts else (lambda text: text)
+        mask = masking.mask_phone_numbers if runtime.mask_prompts else (lambda text: text)
         prompt = mask(turn.text(self.prompt))
         history = _history(turn.context, self.history)
         request = self._request(
@@ -288,7 +288,7 @@ class LlmExtract(_ModelChoice):
     def run(self, turn: Turn) -> Step:
         try:
             runtime = self._runtime(turn)
-            mask = privacy.mask_phone_numbers if runtime.mask_prompts else (lambda text: text)
+            mask = masking.mask_phone_numbers if runtime.mask_prompts else (lambda text: text)
             schema = {"type": "object", "properties": self.slots}
             system = (
                 "Extract values from the user's message. Answer with one JSON object only, no prose, "

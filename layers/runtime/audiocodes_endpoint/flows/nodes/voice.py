@@ -1,5 +1,6 @@
-"""Cognigy's generic voice nodes (cognigy-endpoint.md 4.4) with friendly field names. Each sends one
-``config`` event whose ``sessionParams`` hold only the AudioCodes parameters the node sets."""
+"""Cognigy's generic voice nodes (Cognigy/Documentation, docs/ai/build/node-reference/voice/generic/)
+with friendly field names. Each sends one ``config`` event whose ``sessionParams`` hold only the
+AudioCodes parameters the node sets."""
 
 from __future__ import annotations
 

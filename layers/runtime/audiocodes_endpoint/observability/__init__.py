@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audiocodes_endpoint.features.privacy import install_log_masking, set_log_masking
+from audiocodes_endpoint.observability.masking import install_log_masking, set_log_masking
 
 logger = Logger()
 metrics = Metrics()

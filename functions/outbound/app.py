@@ -9,6 +9,7 @@ that call only and stored hashed, is its authentication (in the query: access lo
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -39,6 +40,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 http_api.install_error_handlers(app)
 
 
+@cache
 def outbound() -> Outbound:
     return runtime().outbound
 

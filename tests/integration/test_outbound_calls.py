@@ -71,7 +71,9 @@ def app(sessions_table: str, standin: DialoutStandIn, tmp_path: Path, monkeypatc
     runtime.cache_clear()
     vaic.reset()
     module = importlib.import_module("functions.outbound.app")
+    module.outbound.cache_clear()
     yield module
+    module.outbound.cache_clear()
     runtime.cache_clear()
     parameters.clear_caches()
     vaic.reset()

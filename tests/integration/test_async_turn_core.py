@@ -12,7 +12,6 @@ import boto3
 import pytest
 
 from audiocodes_devtools.events import http_event
-from tests.conftest import ROOT
 from tests.integration.conftest import (
     CONVERSATION_ASYNC,
     FakeLambdaContext,
@@ -27,16 +26,6 @@ from tests.integration.conftest import (
 KEY = "inject-key"
 CALLER = "+4921154591991"
 BASE = f"/demo-async/conversation/{CONVERSATION_ASYNC}"
-
-
-@pytest.fixture
-def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    from audiocodes_devtools.template import load_template
-
-    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
-    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
-    return "analytics-test"
 
 
 @pytest.fixture

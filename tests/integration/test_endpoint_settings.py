@@ -11,20 +11,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.observability.masking import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
 
 CALLER = "+4921154591991"
-
-
-@pytest.fixture
-def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
-    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
-    return "analytics-test"
 
 
 @pytest.fixture

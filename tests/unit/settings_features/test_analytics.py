@@ -2,13 +2,11 @@ import io
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import boto3
 import pytest
 
 from audiocodes_devtools.analytics_cli import main
-from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.adapters.aws.analytics_store import INDEX, DynamoDBAnalyticsStore
 from audiocodes_endpoint.config.data_protection import DataProtectionSettings
 from audiocodes_endpoint.features.analytics import (
@@ -23,11 +21,8 @@ from audiocodes_endpoint.features.analytics import (
 from audiocodes_endpoint.observability.masking import MASK
 from tests.fakes.analytics_store import InMemoryAnalyticsStore
 
-HERE = Path(__file__).parent
-ROOT = HERE.parents[2]
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 DAY = 86_400
-TABLE = "analytics-test"
 
 TURN = TurnRecord(
     endpoint="demo",
@@ -47,10 +42,8 @@ TURN = TurnRecord(
 
 
 @pytest.fixture
-def table(aws):
-    spec = load_template(HERE / "analytics_table.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**spec.create_table_kwargs(TABLE))
-    return TABLE
+def table(analytics_table):
+    return analytics_table
 
 
 @pytest.fixture
@@ -352,14 +345,3 @@ def test_cli_needs_a_table(monkeypatch, capsys):
         main(["summary", "demo"])
     assert exited.value.code == 2
     assert "pass --table or set ANALYTICS_TABLE" in capsys.readouterr().err
-
-
-# --- the template -------------------------------------------------------------------------------------
-
-
-def test_template_yaml_defines_the_analytics_table_exactly_as_proposed():
-    resources = load_template(ROOT / "template.yaml").body["Resources"]
-    if "AnalyticsTable" not in resources:
-        pytest.skip("AnalyticsTable is not in template.yaml yet (the lead adds it from analytics_table.yaml)")
-    proposed = load_template(HERE / "analytics_table.yaml").body["Resources"]["AnalyticsTable"]
-    assert resources["AnalyticsTable"] == proposed

@@ -70,10 +70,19 @@ def test_the_demo_waits_for_a_payment_that_a_webhook_reports(emulator):
         call.say("yes")
         call.frames(10, until=lambda f: "I'll wait" in (f.activities[0].get("text") or ""))
         # When the payment provider's webhook arrives at the raw inject route
-        webhook = {"event": "payment.succeeded", "id": "pay_1", "amount": 42.1, "currency": "EUR",
-                   "metadata": {"conversation": call.conversation_id}}  # fmt: skip
-        answer = httpx.post(f"{emulator.base_url}/inject/demo-async", json=webhook,
-                            headers={"X-API-Key": emulator.inject_keys["demo-async"]}, timeout=10)  # fmt: skip
+        webhook = {
+            "event": "payment.succeeded",
+            "id": "pay_1",
+            "amount": 42.1,
+            "currency": "EUR",
+            "metadata": {"conversation": call.conversation_id},
+        }
+        answer = httpx.post(
+            f"{emulator.base_url}/inject/demo-async",
+            json=webhook,
+            headers={"X-API-Key": emulator.inject_keys["demo-async"]},
+            timeout=10,
+        )
         assert answer.status_code == 202
         # Then the flow carries on and thanks the caller with the amount
         frames = call.frames(10, until=lambda f: "payment has arrived" in (f.activities[0].get("text") or ""))

@@ -90,9 +90,13 @@ def test_a_dispatcher_that_crashes_mid_batch_is_retried_without_sending_a_frame_
     monkeypatch.setattr(runtime().pusher, "push", flaky_push)
     client = boto3.client("sqs")
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     first = poller.event(client.receive_message(QueueUrl=turn_queue["url"], MaxNumberOfMessages=10)["Messages"])
     result = handlers["dispatcher"].lambda_handler(first, FakeLambdaContext())
     # Then the failed record and the ones after it in the conversation's group are reported failed
@@ -115,9 +119,13 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
     queue = client.get_queue_attributes(QueueUrl=turn_queue["url"], AttributeNames=["RedrivePolicy"])
     max_receives = json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     # When it fails maxReceiveCount times (visibility made 0 so each retry comes at once)
     client.set_queue_attributes(QueueUrl=turn_queue["url"], Attributes={"VisibilityTimeout": "0"})
     deliveries = sum(poller.poll_once(client) for _ in range(max_receives + 2))

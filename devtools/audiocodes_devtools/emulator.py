@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import accounts_stub, browser_phone, local_urls, oauth_issuer
+from . import accounts_stub, browser_phone, local_urls, oauth_issuer, openapi
 from .dialout_standin import EmulatorDialout
 from .events import http_event
 from .http_front import Answer, HttpFront, PortTaken
@@ -365,6 +365,8 @@ class Emulator:
     ) -> Answer:
         if path == browser_phone.PREFIX or path.startswith(browser_phone.PREFIX + "/"):
             return self.phone.serve(method, path, query)
+        if path == openapi.DOCS_PREFIX or path.startswith(openapi.DOCS_PREFIX + "/"):
+            return openapi.serve_docs(method, path, self.base_url)  # Swagger UI of the public APIs (dev only)
         management = CONNECTIONS_PATH.match(path)
         if management:
             return self.connections_api(method, management["id"], body, headers)
@@ -489,6 +491,7 @@ def _print_banner(emulator: Emulator) -> None:
                 f"oauth2: token URL {oauth.token_url} {client}"
             )
     print(f"Browser phone and call inspector: {emulator.base_url}{browser_phone.PREFIX}")
+    print(f"API documents (Inject & Notify, outbound calls): {emulator.base_url}{openapi.DOCS_PREFIX}")
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
 
 

@@ -105,3 +105,19 @@ def test_the_api_key_may_come_as_a_query_parameter(emulator):
         assert wrong.status_code == 401
         frames = call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
         assert said(frames) == ["You said by query"]
+
+
+def test_make_run_serves_the_documents_of_the_routes_it_hosts(emulator):
+    import httpx
+
+    # Given the Inject & Notify document as `make run` serves it, aimed at itself
+    doc = httpx.get(f"{emulator.base_url}/_docs/inject-notify.json", timeout=10).json()
+    (server,) = doc["servers"]
+    assert server["url"] == emulator.base_url
+    # Then a request built from it reaches the route it documents (a wrong key: the documented 401)
+    answer = httpx.post(
+        server["url"] + "/v2.0/endpoint/inject", json={"URLToken": "echo-async", "sessionId": "x", "text": "hi"},
+        headers={"X-API-Key": "wrong"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 401 and "401" in doc["paths"]["/v2.0/endpoint/inject"]["post"]["responses"]
+    assert "SwaggerUIBundle" in httpx.get(f"{emulator.base_url}/_docs/inject-notify", timeout=10).text

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from audiocodes_endpoint.analytics import Analytics, Summary, TurnRecord, summarize
-from audiocodes_endpoint.analytics.dynamodb import DynamoDBAnalyticsStore
-from audiocodes_endpoint.privacy import DataProtectionSettings
+from audiocodes_endpoint.adapters.aws.analytics_store import DynamoDBAnalyticsStore
+from audiocodes_endpoint.features.analytics import Analytics, Summary, TurnRecord, summarize
+from audiocodes_endpoint.features.privacy import DataProtectionSettings
 from tests.fakes.analytics_store import InMemoryAnalyticsStore, summary_view
 
 NOW = 1_700_000_000.0

@@ -497,10 +497,7 @@ class Conversations:
             else:
                 seen = store.get(token, conversation)
             claim = False
-            if seen is None or now >= seen.expires_at:
-                raise ConversationNotFound(conversation)
-            if seen.status == "ended":
-                raise _Ended(seen)
+            seen = _still_live(seen, conversation, now)
             if answered is not None and (answer := answered(seen)) is not None:
                 return answer
             copy_running = answered is not None and _running_elsewhere(seen, work, holder, now)
@@ -588,6 +585,15 @@ class Conversations:
             confidence=caller_input.confidence,
             execution=session.execution,
         )
+
+
+def _still_live(seen: Session | None, conversation: str, now: float) -> Session:
+    """``seen``, if the call it is can still take work; else :class:`ConversationNotFound` or :class:`_Ended`."""
+    if seen is None or now >= seen.expires_at:
+        raise ConversationNotFound(conversation)
+    if seen.status == "ended":
+        raise _Ended(seen)
+    return seen
 
 
 def _running_elsewhere(session: Session, work: tuple[str, ...], holder: str, now: float) -> bool:

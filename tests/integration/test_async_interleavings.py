@@ -137,7 +137,12 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
         def _sqs_duplicate(self, index: int) -> None:
             """SQS is at-least-once: the same work delivered again (another deduplication id)."""
             sent = self.sent[index % len(self.sent)]
-            work = Work("activity", "demo-async", self.conversation, {"activity": sent, "source_ip": None})
+            work = Work(
+                kind="activity",
+                endpoint="demo-async",
+                conversation=self.conversation,
+                payload={"activity": sent, "source_ip": None},
+            )
             runtime().queue.put(work, deduplication=f"again-{uuid.uuid4()}")
 
         # --- rules ----------------------------------------------------------------------------------

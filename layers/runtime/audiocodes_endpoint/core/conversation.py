@@ -217,7 +217,10 @@ class Conversations:
         expires_at = int(self.clock()) + endpoint.session.idle_seconds
         self.store.remember_connection(connection_id, endpoint.url_token, conversation, expires_at)
         # Outputs that waited can only go out once $connect has returned: queue their flush behind it.
-        queue.put(Work("flush", endpoint.url_token, conversation, {}), deduplication=connection_id)
+        queue.put(
+            Work(kind="flush", endpoint=endpoint.url_token, conversation=conversation, payload={}),
+            deduplication=connection_id,
+        )
 
     def socket_closed(self, connection_id: str, endpoint_for: Callable[[str], EndpointSettings | None]) -> None:
         """``$disconnect``: unbind the socket from its call, if the call and its endpoint still exist."""
@@ -244,7 +247,10 @@ class Conversations:
         session = self.require_live(endpoint, conversation)
         for activity in activities:
             payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
-            queue.put(Work("activity", endpoint.url_token, conversation, payload), deduplication=activity.id)
+            queue.put(
+                Work(kind="activity", endpoint=endpoint.url_token, conversation=conversation, payload=payload),
+                deduplication=activity.id,
+            )
         self.queued(endpoint, conversation, activities)
         if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
             return self.take_waiting(endpoint, conversation, deadline)

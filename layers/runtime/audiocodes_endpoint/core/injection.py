@@ -79,7 +79,10 @@ def accept(
     injection_id = str(uuid.uuid4())
     payload = {"id": injection_id, "userId": request.userId, "text": request.text, "data": request.data,
                "source_ip": source_ip}  # fmt: skip
-    runtime.queue.put(Work(kind, endpoint.url_token, request.sessionId, payload), deduplication=injection_id)
+    runtime.queue.put(
+        Work(kind=kind, endpoint=endpoint.url_token, conversation=request.sessionId, payload=payload),
+        deduplication=injection_id,
+    )
     count("Injects" if kind == "inject" else "Notifications")
     logger.info(f"{kind} accepted", extra={"injection_id": injection_id})
     return injection_id

@@ -321,9 +321,14 @@ class Conversations:
 
         work = tuple(dict.fromkeys(activity.id for activity in activities))
         return self._with_session(
-            endpoint, conversation, work, turn, deadline=deadline, caller=known[0] if known else None,
+            endpoint,
+            conversation,
+            work,
+            turn,
+            deadline=deadline,
+            caller=known[0] if known else None,
             answered=answered if outlet is None else None,
-        )  # fmt: skip
+        )
 
     def inject(
         self,
@@ -346,15 +351,27 @@ class Conversations:
         def run(session: Session) -> TurnOutput:
             def make_input() -> FlowInput:
                 return FlowInput(
-                    text=text, data=with_number_metadata(session, dict(data or {})), userId=session.user_id,
-                    sessionId=session.conversation, URLToken=endpoint.url_token, kind="inject",
-                    event=None if text else "inject", execution=session.execution, inputId=injection_id,
-                )  # fmt: skip
+                    text=text,
+                    data=with_number_metadata(session, dict(data or {})),
+                    userId=session.user_id,
+                    sessionId=session.conversation,
+                    URLToken=endpoint.url_token,
+                    kind="inject",
+                    event=None if text else "inject",
+                    execution=session.execution,
+                    inputId=injection_id,
+                )
 
             return self.turns.run(
-                endpoint, self.services(endpoint), session, injection_id, make_input, outlet,
-                source_ip=source_ip, deadline=deadline,
-            )  # fmt: skip
+                endpoint,
+                self.services(endpoint),
+                session,
+                injection_id,
+                make_input,
+                outlet,
+                source_ip=source_ip,
+                deadline=deadline,
+            )
 
         return self._once(endpoint, conversation, injection_id, outlet, run, deadline)
 
@@ -570,11 +587,20 @@ class Conversations:
         data: dict[str, Any] = dict(caller_input.parameters)
         if metadata is not None:
             data["numberMetaData"] = metadata
-            session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata,
-                                       "direction": call_direction(caller_input.parameters)}  # fmt: skip
+            session.context["call"] = {
+                **caller_input.parameters,
+                "numberMetaData": metadata,
+                "direction": call_direction(caller_input.parameters),
+            }
             # Masked with the endpoint's data_protection.mask_logging (the default).
-            logger.info("call started", extra={"caller": caller_input.caller,
-                        "callee": caller_input.parameters.get("callee"), "country": metadata["country"]})  # fmt: skip
+            logger.info(
+                "call started",
+                extra={
+                    "caller": caller_input.caller,
+                    "callee": caller_input.parameters.get("callee"),
+                    "country": metadata["country"],
+                },
+            )
         else:
             data = with_number_metadata(session, data)
         return FlowInput(

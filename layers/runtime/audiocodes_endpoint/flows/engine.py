@@ -264,8 +264,12 @@ class FlowEngine:
         node = self._waiting_node(waiting)
         if node is not None and node.kind == waiting.get("kind"):
             return None
-        return {"flow": waiting.get("flow"), "node": waiting.get("node"), "kind": waiting.get("kind"),
-                "now": node.kind if node is not None else None}  # fmt: skip
+        return {
+            "flow": waiting.get("flow"),
+            "node": waiting.get("node"),
+            "kind": waiting.get("kind"),
+            "now": node.kind if node is not None else None,
+        }
 
     def _recover(self, state: FlowState, entry: str, stale: dict[str, Any]) -> _Start:
         """The documented recovery (README, "Deploys during live calls"): the waiting flow's own

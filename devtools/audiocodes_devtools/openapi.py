@@ -42,6 +42,9 @@ class PublicApi:
     description: str
     key_in_query: bool
     """Whether the API key may also come as ``?api_key=`` (Cognigy's client sends it that way)."""
+    accepted: str | None = None
+    """``module:Model`` of the 202 answer, where the handler returns it as a dict (Powertools sees
+    ``dict[str, Any]``): its schema is documented from the model itself."""
 
 
 PUBLIC_APIS = (
@@ -54,6 +57,7 @@ PUBLIC_APIS = (
         "The raw routes take any JSON body and map it with the endpoint's handle_inject / handle_notify "
         "transformer. An `Idempotency-Key` header makes a retry return the first answer.",
         key_in_query=True,
+        accepted="audiocodes_endpoint.core.injection:Accepted",
     ),
     PublicApi(
         "outbound",
@@ -132,7 +136,40 @@ def document(api: PublicApi) -> dict[str, Any]:
         security_schemes=schemes,
         security=security,
     )
-    return _our_answers(json.loads(generated))
+    doc = _our_answers(json.loads(generated))
+    if api.accepted:
+        _document_accepted(doc, api.accepted)
+    return doc
+
+
+DROPPED = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["status", "message"],
+            "properties": {"status": {"const": "dropped"}, "message": {"type": "string"}},
+        }
+    }
+}
+
+
+def _document_accepted(doc: dict[str, Any], target: str) -> None:
+    """Every operation's 202 answer described by the model that builds it, and its 409."""
+    module, _, name = target.partition(":")
+    model = getattr(importlib.import_module(module), name)
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    doc["components"]["schemas"][name] = schema
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            responses = operation["responses"]
+            responses["202"] = {"description": "Accepted: queued on the call, in order", "content": content}
+            responses["409"] = _error(
+                "The call has ended, the endpoint is not in async mode, or the Idempotency-Key is in use"
+            )
+            if "requestBody" not in operation:  # a raw route: its transformer may drop the body
+                responses["200"] = {"description": "The endpoint's transformer ignored this body", "content": DROPPED}
+            operation["responses"] = dict(sorted(responses.items()))
 
 
 def _our_answers(doc: dict[str, Any]) -> dict[str, Any]:

@@ -121,3 +121,12 @@ def test_make_run_serves_the_documents_of_the_routes_it_hosts(emulator):
     )  # fmt: skip
     assert answer.status_code == 401 and "401" in doc["paths"]["/v2.0/endpoint/inject"]["post"]["responses"]
     assert "SwaggerUIBundle" in httpx.get(f"{emulator.base_url}/_docs/inject-notify", timeout=10).text
+    # And a real 202 answer is what the document says it is
+    import jsonschema
+
+    vaic, call = connected_echo_call(emulator)
+    with vaic, call:
+        accepted = emulator.inject("inject", "echo-async", call.conversation_id, text="documented")
+        assert accepted.status_code == 202
+        documented = {**doc["components"]["schemas"]["Accepted"], "additionalProperties": False}
+        jsonschema.validate(accepted.json(), documented)

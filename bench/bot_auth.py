@@ -18,8 +18,9 @@ def measure(requests: int = 2000) -> dict[str, Any]:
 
     issuer = LocalIssuer().start()
     try:
-        oauth = OAuth2Settings(issuer=issuer.url, audience="audiocodes-endpoint", scopes=["bot-api"],
-                               jwks_url=f"{issuer.url}/jwks.json")  # fmt: skip
+        oauth = OAuth2Settings(
+            issuer=issuer.url, audience="audiocodes-endpoint", scopes=["bot-api"], jwks_url=f"{issuer.url}/jwks.json"
+        )
         endpoints = {
             "token": EndpointSettings(name="t", url_token="t", flow="main", bot_token="env:BENCH_BOT_TOKEN"),
             "oauth2": EndpointSettings(name="o", url_token="o", flow="main", auth="oauth2", oauth2=oauth),
@@ -27,8 +28,10 @@ def measure(requests: int = 2000) -> dict[str, Any]:
         import os
 
         os.environ["BENCH_BOT_TOKEN"] = "a-long-random-permanent-token"
-        headers = {"token": {"Authorization": "Bearer a-long-random-permanent-token"},
-                   "oauth2": {"Authorization": f"Bearer {issuer.token()}"}}  # fmt: skip
+        headers = {
+            "token": {"Authorization": "Bearer a-long-random-permanent-token"},
+            "oauth2": {"Authorization": f"Bearer {issuer.token()}"},
+        }
         authenticator = BotAuthenticator()
         started = time.perf_counter()
         assert authenticator.check(endpoints["oauth2"], headers["oauth2"]).allowed

@@ -45,8 +45,13 @@ def measure(runs: int = 5) -> dict[str, list[float]]:
     from tests.fidelity import harness
 
     build, venv = harness.sam_build(), harness.lambda_venv()
-    samples: dict[str, list[float]] = {"init": [], "first_create": [], "first_start": [], "warm_create": [],
-                                       "warm_start": []}  # fmt: skip
+    samples: dict[str, list[float]] = {
+        "init": [],
+        "first_create": [],
+        "first_start": [],
+        "warm_create": [],
+        "warm_start": [],
+    }
     with tempfile.TemporaryDirectory(prefix="cold-start-") as directory:
         stage = Path(directory)
         cert, key = harness.self_signed_certificate(stage)
@@ -60,18 +65,28 @@ def measure(runs: int = 5) -> dict[str, list[float]]:
             )
             spec = template.function(
                 "BotApiFunction",
-                resolve={"SessionsTable": "bench-sessions", "AnalyticsTable": "", "TurnQueue": "",
-                         "TurnQueue.QueueName": "", "WebSocketApi": harness.WEBSOCKET_API_ID,
-                         "AWS::Region": harness.REGION},
-            )  # fmt: skip
+                resolve={
+                    "SessionsTable": "bench-sessions",
+                    "AnalyticsTable": "",
+                    "TurnQueue": "",
+                    "TurnQueue.QueueName": "",
+                    "WebSocketApi": harness.WEBSOCKET_API_ID,
+                    "AWS::Region": harness.REGION,
+                },
+            )
             hosts = stage / "hosts"
             hosts.write_text(Path("/etc/hosts").read_text())
             for _ in range(runs):
                 function = harness.start_function(
-                    function_id="BotApiFunction", spec=spec, build=build, venv=venv, stage=stage,
-                    environment=dict(spec.environment), hosts=hosts,
+                    function_id="BotApiFunction",
+                    spec=spec,
+                    build=build,
+                    venv=venv,
+                    stage=stage,
+                    environment=dict(spec.environment),
+                    hosts=hosts,
                     network={"AWS_ENDPOINT_URL": server.url, "AWS_CA_BUNDLE": str(cert)},
-                )  # fmt: skip
+                )
                 try:
                     samples["init"].append(function.init["init_ms"])
                     for phase in ("first", "warm"):
@@ -108,8 +123,12 @@ def render(samples: dict[str, list[float]] | str) -> str:
         lines.append(f"| {request} | {first:.1f} | {warm:.1f} | {first / warm:.2f}x |")
     total_first = median["first_create"] + median["first_start"]
     total_warm = median["warm_create"] + median["warm_start"]
-    lines += ["", f"First two requests: {total_first:.1f} ms fresh vs {total_warm:.1f} ms warm "
-              f"({total_first / total_warm:.2f}x; goal < 2x).", ""]  # fmt: skip
+    lines += [
+        "",
+        f"First two requests: {total_first:.1f} ms fresh vs {total_warm:.1f} ms warm "
+        f"({total_first / total_warm:.2f}x; goal < 2x).",
+        "",
+    ]
     return "\n".join(lines)
 
 

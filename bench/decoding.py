@@ -18,8 +18,13 @@ JSON = {"content-type": "application/json"}
 
 
 def _activity(i: int, text: str) -> dict[str, Any]:
-    return {"id": f"{i:036d}", "type": "message", "text": text, "timestamp": "2024-12-04T15:07:55.145Z",
-            "parameters": {"confidence": 0.93, "recognitionOutput": {"alternatives": [{"text": text}]}}}  # fmt: skip
+    return {
+        "id": f"{i:036d}",
+        "type": "message",
+        "text": text,
+        "timestamp": "2024-12-04T15:07:55.145Z",
+        "parameters": {"confidence": 0.93, "recognitionOutput": {"alternatives": [{"text": text}]}},
+    }
 
 
 def _cases() -> list[tuple[str, str, dict[str, str], bool]]:

@@ -109,9 +109,12 @@ def moto_floor(moto_url: str, threads: int, seconds: float = 4.0) -> dict[str, A
 
     def worker(index: int) -> None:
         client = boto3.session.Session().client(
-            "dynamodb", endpoint_url=moto_url, region_name="eu-central-1",
-            aws_access_key_id="local", aws_secret_access_key="local",
-        )  # fmt: skip
+            "dynamodb",
+            endpoint_url=moto_url,
+            region_name="eu-central-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
         key = {"id": {"S": f"floor-{index}-{uuid.uuid4()}"}}
         item = {**key, "version": {"N": "0"}, "state": {"S": "{}" * 200}}
         client.put_item(TableName=SESSIONS_TABLE, Item=item)
@@ -121,9 +124,11 @@ def moto_floor(moto_url: str, threads: int, seconds: float = 4.0) -> dict[str, A
             started = time.perf_counter()
             client.get_item(TableName=SESSIONS_TABLE, Key=key, ConsistentRead=True)
             client.put_item(
-                TableName=SESSIONS_TABLE, Item={**item, "version": {"N": str(version + 1)}},
-                ConditionExpression="version = :v", ExpressionAttributeValues={":v": {"N": str(version)}},
-            )  # fmt: skip
+                TableName=SESSIONS_TABLE,
+                Item={**item, "version": {"N": str(version + 1)}},
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": {"N": str(version)}},
+            )
             version += 1
             mine.append(time.perf_counter() - started)
         with lock:
@@ -200,8 +205,13 @@ def serial_calls(base_url: str, token: str, calls: int, in_process: Callable[[li
         _one_call(base_url, token, emulated)
         seconds += time.perf_counter() - started
         in_process(local)
-    return {"calls": calls, "turns": len(emulated), **_ms(emulated), "rps": calls * (TURNS + 3) / seconds,
-            "in_process": {"turns": len(local), **_ms(local)}}  # fmt: skip
+    return {
+        "calls": calls,
+        "turns": len(emulated),
+        **_ms(emulated),
+        "rps": calls * (TURNS + 3) / seconds,
+        "in_process": {"turns": len(local), **_ms(local)},
+    }
 
 
 def measure(calls: int = 20, concurrency: Sequence[int] = (10, 50)) -> dict[str, Any]:

@@ -174,10 +174,13 @@ def bench_sync_turns(conversations: int, analytics: bool = False) -> dict[str, A
         "turn": summary_ms(turn_seconds),
         "moto": summary_ms(moto_seconds),
         "overhead": summary_ms(overhead_seconds),
-        "requests": {"min": min(requests_per_turn), "max": max(requests_per_turn),
-                     "mean": statistics.mean(requests_per_turn)},
+        "requests": {
+            "min": min(requests_per_turn),
+            "max": max(requests_per_turn),
+            "mean": statistics.mean(requests_per_turn),
+        },
         "baseline": baseline,
-    }  # fmt: skip
+    }
 
 
 def bench_raw_dynamodb(meter: DynamoDBMeter, rounds: int = 300) -> dict[str, float]:
@@ -193,19 +196,26 @@ def bench_raw_dynamodb(meter: DynamoDBMeter, rounds: int = 300) -> dict[str, flo
     for version in range(rounds):
         started = time.perf_counter()
         client.update_item(
-            TableName="bench-sessions", Key=key, ReturnValues="ALL_NEW",
+            TableName="bench-sessions",
+            Key=key,
+            ReturnValues="ALL_NEW",
             UpdateExpression="SET lease_holder = :h, lease_until = :u",
             ConditionExpression="attribute_exists(id) AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
             ExpressionAttributeValues={":h": {"S": "bench"}, ":u": {"N": "2"}, ":now": {"N": "1"}},
-        )  # fmt: skip
+        )
         client.update_item(
-            TableName="bench-sessions", Key=key,
+            TableName="bench-sessions",
+            Key=key,
             UpdateExpression="SET version = :next, #state = :state REMOVE lease_holder, lease_until",
             ConditionExpression="version = :v AND lease_holder = :h",
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":v": {"N": str(version)}, ":next": {"N": str(version + 1)}, ":state": state,
-                                       ":h": {"S": "bench"}},
-        )  # fmt: skip
+            ExpressionAttributeValues={
+                ":v": {"N": str(version)},
+                ":next": {"N": str(version + 1)},
+                ":state": state,
+                ":h": {"S": "bench"},
+            },
+        )
         seconds.append(time.perf_counter() - started)
     meter.take()
     return summary_ms(seconds)
@@ -218,8 +228,12 @@ def cold_import_ms(module_dir: Path, module: str, runs: int) -> dict[str, float]
     for _ in range(runs):
         done = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-            env=env, capture_output=True, text=True, check=True, cwd=module_dir,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=module_dir,
+        )
         last = [line for line in done.stderr.splitlines() if line.rstrip().endswith(f"| {module}")][-1]
         samples.append(int(last.split("|")[1]) / 1_000_000)
     return summary_ms(samples)
@@ -249,8 +263,11 @@ def first_request_ms(runs: int) -> dict[str, dict[str, float]]:
     for _ in range(runs):
         done = subprocess.run(
             [sys.executable, "-c", FIRST_REQUEST.format(root=str(ROOT))],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         for key, value in json.loads(done.stdout.strip().splitlines()[-1]).items():
             samples[key].append(value)
     return {key: summary_ms(values) for key, values in samples.items()}
@@ -372,8 +389,10 @@ def emulator_load_section() -> str:
     load = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "emulator_load.py"), "--json"],
         env={**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools", "."))},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return emulator_load.render(json.loads(load.stdout.strip().splitlines()[-1]))
 
 

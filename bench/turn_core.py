@@ -77,10 +77,13 @@ def measure(conversations: int = 20) -> dict[str, Any]:
                 resend_seconds.append(elapsed)
                 per_resend.append(sum(operations.take().values()))
         uncontended = {
-            "turns": len(per_turn), "time": summary_ms(seconds), "requests": Counter(per_turn),
+            "turns": len(per_turn),
+            "time": summary_ms(seconds),
+            "requests": Counter(per_turn),
             "operations": {name: n / len(per_turn) for name, n in kinds.items()},
-            "resend_time": summary_ms(resend_seconds), "resend_requests": Counter(per_resend),
-        }  # fmt: skip
+            "resend_time": summary_ms(resend_seconds),
+            "resend_requests": Counter(per_resend),
+        }
 
         def at_once(count: int, send: Callable[[int], tuple[int, float]]) -> dict[str, Any]:
             barrier, results = threading.Barrier(count), [(0, 0.0)] * count
@@ -98,10 +101,13 @@ def measure(conversations: int = 20) -> dict[str, Any]:
             wall = time.perf_counter() - started
             taken = operations.take()
             return {
-                "count": count, "ok": sum(status == 200 for status, _ in results), "wall_ms": wall * 1000,
+                "count": count,
+                "ok": sum(status == 200 for status, _ in results),
+                "wall_ms": wall * 1000,
                 "time": summary_ms([elapsed for _, elapsed in results]),
-                "requests": sum(taken.values()) / count, "operations": dict(taken),
-            }  # fmt: skip
+                "requests": sum(taken.values()) / count,
+                "operations": dict(taken),
+            }
 
         copies, queued = [], []
         for count in (5, 20):

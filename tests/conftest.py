@@ -1,4 +1,4 @@
-"""Shared fixtures: AWS on moto (in-process), the sessions table built from template.yaml."""
+"""Shared fixtures: AWS on moto (in-process), the sessions and analytics tables built from template.yaml."""
 
 from __future__ import annotations
 
@@ -106,3 +106,17 @@ def sessions_table(aws: None) -> str:
     client = boto3.client("dynamodb")
     client.create_table(**table.create_table_kwargs("sessions-test"))
     return "sessions-test"
+
+
+@pytest.fixture
+def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The analytics table exactly as template.yaml defines it (the only definition tests use),
+    named in ANALYTICS_TABLE as the functions read it."""
+    import boto3
+
+    from audiocodes_devtools.template import load_template
+
+    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
+    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
+    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
+    return "analytics-test"

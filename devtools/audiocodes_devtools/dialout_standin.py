@@ -225,8 +225,9 @@ class EmulatorDialout:
         def bot(name: str) -> tuple[str, str | None] | None:
             return (f"{emulator.base_url}/{name}", emulator.tokens[name]) if name in emulator.tokens else None
 
-        self.standin = DialoutStandIn(bot, callees_from(os.environ.get("DIALOUT_CALLEES")),
-                                      port=int(os.environ.get("DIALOUT_PORT", "0"))).start()  # fmt: skip
+        self.standin = DialoutStandIn(
+            bot, callees_from(os.environ.get("DIALOUT_CALLEES")), port=int(os.environ.get("DIALOUT_PORT", "0"))
+        ).start()
         emulator._stoppers.append(self.standin.stop)  # noqa: SLF001 - stopped with the emulator
         os.environ.setdefault("VAIC_API_URL", self.standin.url)  # read when the handlers load the endpoints
         os.environ.setdefault("VAIC_TOKEN_URL", self.standin.token_url)

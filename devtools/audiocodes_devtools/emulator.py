@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import accounts_stub, browser_phone, local_urls, oauth_issuer
+from . import accounts_stub, browser_phone, local_urls, oauth_issuer, openapi
 from .dialout_standin import EmulatorDialout
 from .events import http_event
 from .http_front import Answer, HttpFront, PortTaken
@@ -189,15 +189,18 @@ class Emulator:
         port = wanted
         if not port_is_free(port):
             port = free_port()
-            print(f"  (port {wanted} is taken: moto listens on {port}; make transcript / summary find it "
-                  f"through .emulator.json)", flush=True)  # fmt: skip
+            print(
+                f"  (port {wanted} is taken: moto listens on {port}; make transcript / summary find it "
+                f"through .emulator.json)",
+                flush=True,
+            )
         process = subprocess.Popen(
             [sys.executable, "-m", "audiocodes_devtools.moto_server", str(port)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT / "devtools")},
-        )  # fmt: skip  (moto exits when its stdin closes: when this process ends, however it ends)
+        )  # (moto exits when its stdin closes: when this process ends, however it ends)
         self._stoppers.append(lambda: _end(process))
         self.moto_port = port
         return process
@@ -362,6 +365,8 @@ class Emulator:
     ) -> Answer:
         if path == browser_phone.PREFIX or path.startswith(browser_phone.PREFIX + "/"):
             return self.phone.serve(method, path, query)
+        if path == openapi.DOCS_PREFIX or path.startswith(openapi.DOCS_PREFIX + "/"):
+            return openapi.serve_docs(method, path, self.base_url)  # Swagger UI of the public APIs (dev only)
         management = CONNECTIONS_PATH.match(path)
         if management:
             return self.connections_api(method, management["id"], body, headers)
@@ -370,9 +375,15 @@ class Emulator:
             return NOT_FOUND
         route, parameters = found
         event = http_event(
-            method, path, query=query, headers=headers, body=body, source_ip=source_ip,
-            route_key=route.route_key, path_parameters=parameters or None,
-        )  # fmt: skip
+            method,
+            path,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            route_key=route.route_key,
+            path_parameters=parameters or None,
+        )
         try:
             result = route.pool.invoke(event)
         except FunctionTimeout:
@@ -475,9 +486,12 @@ def _print_banner(emulator: Emulator) -> None:
         oauth = emulator.oauth
         for url_token in emulator.oauth_endpoints:
             client = f"client {oauth.client_id} secret {oauth.client_secret} scope {oauth.default_scope}"
-            print(f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   "
-                  f"oauth2: token URL {oauth.token_url} {client}")  # fmt: skip
+            print(
+                f"  endpoint {url_token!r}: bot URL {emulator.base_url}/{url_token}   "
+                f"oauth2: token URL {oauth.token_url} {client}"
+            )
     print(f"Browser phone and call inspector: {emulator.base_url}{browser_phone.PREFIX}")
+    print(f"API documents (Inject & Notify, outbound calls): {emulator.base_url}{openapi.DOCS_PREFIX}")
     print("Talk to it from another terminal: make call   (Ctrl-C stops)\n", flush=True)
 
 

@@ -84,14 +84,19 @@ def http_event(
         "apiId": api_id,
         "domainName": domain,
         "domainPrefix": domain.split(".", 1)[0],
-        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                 "userAgent": joined.get("user-agent", "")},
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": joined.get("user-agent", ""),
+        },
         "requestId": _request_id(),
         "routeKey": route_key,
         "stage": stage,
         "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
         "timeEpoch": int(time.time() * 1000),
-    }  # fmt: skip
+    }
     if path_parameters:
         event["pathParameters"] = path_parameters
     text = _is_text(body, joined.get("content-type"))

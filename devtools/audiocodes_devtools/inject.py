@@ -33,13 +33,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idempotency-key", default=None)
     args = parser.parse_args(argv)
     key = args.key or os.environ.get("INJECT_API_KEY") or f"local-{args.endpoint}-inject-key"
-    body = {"URLToken": args.endpoint, "sessionId": args.session, "userId": args.user, "text": args.text,
-            "data": args.data}  # fmt: skip
+    body = {
+        "URLToken": args.endpoint,
+        "sessionId": args.session,
+        "userId": args.user,
+        "text": args.text,
+        "data": args.data,
+    }
     headers = {"X-API-Key": key, "Idempotency-Key": args.idempotency_key or str(uuid.uuid4())}
     url = args.url or local_urls.api_url()
     try:
-        answer = httpx.post(f"{url}/v2.0/endpoint/{args.kind}", json={k: v for k, v in body.items() if v is not None},
-                            headers=headers, timeout=10)  # fmt: skip
+        answer = httpx.post(
+            f"{url}/v2.0/endpoint/{args.kind}",
+            json={k: v for k, v in body.items() if v is not None},
+            headers=headers,
+            timeout=10,
+        )
     except httpx.TransportError:
         print(local_urls.nothing_answers(url), file=sys.stderr)
         return 1

@@ -51,9 +51,12 @@ class RunningEmulator:
         import boto3
 
         client = boto3.client(
-            "dynamodb", endpoint_url=self.moto_url, region_name="eu-central-1",
-            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - moto's dummy keys
-        )  # fmt: skip
+            "dynamodb",
+            endpoint_url=self.moto_url,
+            region_name="eu-central-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto's dummy keys
+        )
         key = {"id": {"S": f"{url_token}/{conversation}"}}
         item: dict[str, Any] | None = client.get_item(TableName=SESSIONS_TABLE, Key=key).get("Item")
         return item
@@ -81,8 +84,12 @@ def emulator_process(
     env.update(environment)
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "audiocodes_devtools.emulator"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         output: list[str] = []
         banner = _read_banner(process, startup_seconds, output)

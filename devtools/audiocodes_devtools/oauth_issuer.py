@@ -83,10 +83,16 @@ class LocalIssuer:
 
         now = int(time.time())
         payload: dict[str, Any] = {
-            "iss": self.url, "sub": self.client_id, "aud": self.audience, "client_id": self.client_id,
-            "iat": now, "nbf": now, "exp": now + (lifetime if lifetime is not None else self.lifetime_seconds),
-            "jti": uuid.uuid4().hex, "scope": scope if scope is not None else self.default_scope,
-        }  # fmt: skip
+            "iss": self.url,
+            "sub": self.client_id,
+            "aud": self.audience,
+            "client_id": self.client_id,
+            "iat": now,
+            "nbf": now,
+            "exp": now + (lifetime if lifetime is not None else self.lifetime_seconds),
+            "jti": uuid.uuid4().hex,
+            "scope": scope if scope is not None else self.default_scope,
+        }
         payload.update(claims)
         payload = {name: value for name, value in payload.items() if value is not None}
         signing_kid = kid or self.signing_kid
@@ -125,9 +131,11 @@ class LocalIssuer:
             return 401, {"error": "invalid_client"}
         scope = form.get("scope") or self.default_scope
         return 200, {
-            "access_token": self.token(scope=scope), "token_type": "Bearer",
-            "expires_in": self.lifetime_seconds, "scope": scope,
-        }  # fmt: skip
+            "access_token": self.token(scope=scope),
+            "token_type": "Bearer",
+            "expires_in": self.lifetime_seconds,
+            "scope": scope,
+        }
 
 
 def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
@@ -138,9 +146,15 @@ def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
             if self.path == "/jwks.json":
                 self._send(200, issuer.jwks())
             elif self.path == "/.well-known/openid-configuration":
-                self._send(200, {"issuer": issuer.url, "token_endpoint": issuer.token_url,
-                                 "jwks_uri": f"{issuer.url}/jwks.json",
-                                 "grant_types_supported": ["client_credentials"]})  # fmt: skip
+                self._send(
+                    200,
+                    {
+                        "issuer": issuer.url,
+                        "token_endpoint": issuer.token_url,
+                        "jwks_uri": f"{issuer.url}/jwks.json",
+                        "grant_types_supported": ["client_credentials"],
+                    },
+                )
             else:
                 self._send(404, {"error": "not_found"})
 

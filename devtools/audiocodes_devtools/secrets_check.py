@@ -52,8 +52,9 @@ def check(agent_dir: Path, *, kms_key_id: str | None = None, clients: dict[str, 
         scheme, _, name = reference.partition(":")
         placeholder = f"<{url_token} {field.replace('_', ' ')}>"
         if scheme == "env":
-            findings.append(Finding(url_token, field, reference, "env",
-                                    f"set {name} in the functions' environment (template.yaml)"))  # fmt: skip
+            findings.append(
+                Finding(url_token, field, reference, "env", f"set {name} in the functions' environment (template.yaml)")
+            )
             continue
         if not name.lstrip("/").startswith(PREFIX):
             findings.append(Finding(url_token, field, reference, f"outside {PREFIX}",

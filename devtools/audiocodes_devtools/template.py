@@ -361,12 +361,15 @@ class Template:
                     routes.append(HttpRoute(method, path, function_id, api_id))
         # In the order the template's events are written (OpenAPI's order is the translator's own).
         written = [
-            (function_id, str((event.get("Properties") or {}).get("Method", "ANY")).upper(),
-             str((event.get("Properties") or {}).get("Path", "$default")))
+            (
+                function_id,
+                str((event.get("Properties") or {}).get("Method", "ANY")).upper(),
+                str((event.get("Properties") or {}).get("Path", "$default")),
+            )
             for function_id, resource in self.resources("AWS::Serverless::Function").items()
             for event in (_properties(resource).get("Events") or {}).values()
             if isinstance(event, dict) and event.get("Type") == "HttpApi"
-        ]  # fmt: skip
+        ]
 
         def position(route: HttpRoute) -> int:
             key = (route.function_logical_id, route.method, route.path)

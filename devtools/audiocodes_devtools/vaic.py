@@ -419,7 +419,11 @@ class Call:
         return item
 
     def frames(self, timeout: float, until: Callable[[Frame], bool] | None = None) -> list[Frame]:
-        """Frames arriving within `timeout` seconds, stopping early at the socket's close or `until`."""
+        """Frames arriving within `timeout` seconds, stopping early at the socket's close or `until`.
+
+        With `until`, reaching the deadline or the close without a matching frame raises
+        TimeoutError (naming what did arrive): a caller waiting for a frame learns it never came.
+        """
         deadline = time.monotonic() + timeout
         collected: list[Frame] = []
         while (remaining := deadline - time.monotonic()) > 0:
@@ -429,8 +433,18 @@ class Call:
                 break
             collected.append(frame)
             if until is not None and until(frame):
-                break
+                return collected
+        if until is not None:
+            seen = [a.get("text") or a.get("name") for f in collected for a in f.activities]
+            raise TimeoutError(
+                f"the awaited frame did not arrive within {timeout}s (socket open: {self.socket_open}); got {seen}"
+            )
         return collected
+
+    @property
+    def socket_open(self) -> bool:
+        """Whether the WebSocket is open as far as this client has read (its close frame not seen)."""
+        return self._socket is not None and self._closed_with is None
 
     def _read_socket(self, socket: ClientConnection, inbox: queue.Queue[Frame | Exception]) -> None:
         try:

@@ -83,10 +83,16 @@ class WebSocketGateway:
         connection_id = _connection_id(connection)
         self._connected_at[connection_id] = int(time.time() * 1000)
         event = websocket_event(
-            "$connect", "CONNECT", connection_id, stage=self.stage, domain=self._domain,
-            connected_at=self._connected_at[connection_id], headers=request.headers.raw_items(),
-            query=urlsplit(request.path).query, source_ip=_peer(connection),
-        )  # fmt: skip
+            "$connect",
+            "CONNECT",
+            connection_id,
+            stage=self.stage,
+            domain=self._domain,
+            connected_at=self._connected_at[connection_id],
+            headers=request.headers.raw_items(),
+            query=urlsplit(request.path).query,
+            source_ip=_peer(connection),
+        )
         result = self._invoke(event)
         status = int(result.get("statusCode", 500))
         if status != 200:
@@ -122,9 +128,15 @@ class WebSocketGateway:
     ) -> dict[str, Any]:
         connected_at = self._connected_at.get(connection_id, int(time.time() * 1000))
         return websocket_event(
-            route_key, event_type, connection_id, stage=self.stage, domain=self._domain, connected_at=connected_at,
-            source_ip=_peer(connection), **fields,
-        )  # fmt: skip
+            route_key,
+            event_type,
+            connection_id,
+            stage=self.stage,
+            domain=self._domain,
+            connected_at=connected_at,
+            source_ip=_peer(connection),
+            **fields,
+        )
 
 
 def _peer(connection: ServerConnection) -> str:

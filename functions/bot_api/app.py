@@ -124,16 +124,20 @@ def _no_async(exc: AsyncModeUnavailable) -> Response[Any]:
 @app.exception_handler(ConversationBusy)
 def _busy(_exc: ConversationBusy) -> Response[Any]:
     return _json(
-        503, "conversation_busy", "too many requests wait for this conversation; retry",
+        503,
+        "conversation_busy",
+        "too many requests wait for this conversation; retry",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )  # fmt: skip
+    )
 
 
 def _json(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response[Any]:
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": code, "message": message},
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": code, "message": message},
         headers=headers,
-    )  # fmt: skip
+    )
 
 
 @per_invocation

@@ -10,8 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
 
 from audiocodes_endpoint.core.deadline import Deadline
 from audiocodes_endpoint.core.work import Work
@@ -23,14 +24,22 @@ from audiocodes_endpoint.wiring import prepare, runtime
 # AWS clients, so the first request of a fresh environment does not (wiring.prepare).
 prepare()
 
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+class TurnQueueRecord(SqsRecordModel):
+    """An SQS record of the turn queue: its body is the :class:`Work` the Bot API, the WebSocket
+    handler or Inject & Notify queued (a body that is not one fails that record, and its group)."""
+
+    body: Json[Work]  # Powertools' documented way to type an SQS body as a model
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> None:
+processor = SqsFifoPartialProcessor(skip_group_on_error=True, model=TurnQueueRecord)
+
+
+def record_handler(record: TurnQueueRecord, lambda_context: LambdaContext | None = None) -> None:
     """Powertools passes the invocation's context: its remaining time bounds the turn's wait."""
     mask_logs(True)  # a batch mixes endpoints: each record starts masked, as each invocation does
     rt = runtime()
-    perform(Work.from_json(record.body), rt, Deadline.from_context(lambda_context, rt.conversations.clock()))
+    perform(record.body, rt, Deadline.from_context(lambda_context, rt.conversations.clock()))
 
 
 @per_invocation

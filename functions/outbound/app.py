@@ -86,8 +86,12 @@ def _placed(endpoint: EndpointSettings, request: DialRequest, base: str) -> dict
 
 def _place_once(endpoint: EndpointSettings, request: DialRequest, key: str) -> dict[str, Any]:
     """A repeated Idempotency-Key gets the first answer, never a second call."""
-    call = {"key": f"{endpoint.url_token}/dial/{key}", "request": request.model_dump(mode="json"),
-            "url_token": endpoint.url_token, "base": _callback_base()}  # fmt: skip
+    call = {
+        "key": f"{endpoint.url_token}/dial/{key}",
+        "request": request.model_dump(mode="json"),
+        "url_token": endpoint.url_token,
+        "base": _callback_base(),
+    }
     try:
         return runtime().idempotent(_place_call)(call, app.lambda_context)
     except KeyReused:

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from audiocodes_devtools.vaic import Call, VaicClient, VaicError
+from tests.e2e.waits import eventually, outbox_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,11 @@ def test_the_caller_hears_the_first_part_before_the_slow_lookup_returns(emulator
 def test_outputs_produced_before_the_socket_opens_arrive_when_it_does(emulator):
     with emulator.client("echo-async") as vaic, vaic.create() as call:
         call.start(caller="+4921154591991")
-        time.sleep(0.5)  # the dispatcher has run the turn by now, with no socket to push to
+        # the dispatcher runs the turn with no socket to push to: its outputs wait in the outbox
+        eventually(
+            lambda: "Say something." in outbox_texts(emulator, "echo-async", call.conversation_id),
+            "the start turn's outputs kept for the socket",
+        )
         call.open_socket()
         frames = call.frames(10, until=until_text("Say something"))
         # the events request (the echo flow's question waits for noUserInput) comes first
@@ -77,7 +82,10 @@ def test_outputs_wait_while_the_socket_is_gone_and_arrive_on_reconnect(emulator)
         call.frames(10, until=until_text("Say something"))
         call.close()  # the socket drops
         call.say("while away")
-        time.sleep(0.5)
+        eventually(
+            lambda: "You said while away" in outbox_texts(emulator, "echo-async", call.conversation_id),
+            "the answer kept while the socket is gone",
+        )
         call.open_socket()  # VAIC reconnects
         frames = call.frames(10, until=until_text("You said while away"))
         assert "You said while away" in frame_texts(frames)
@@ -90,8 +98,11 @@ def test_disconnect_while_a_turn_runs_ends_the_call_and_closes_the_socket(emulat
         call.frames(10, until=until_text("account number"))
         call.say("12345")  # a 1.5 s lookup starts
         call.frames(5, until=until_text("check"))
-        call.disconnect()
-        time.sleep(2.0)  # the lookup finishes after the call ended
+        call.disconnect()  # ends the call once the running turn is saved
+        # Then the lookup's turn finished and its answer went out, and then the socket was closed
+        rest = call.frames(10)
+        assert any("balance" in text for text in frame_texts(rest)), frame_texts(rest)
+        assert not call.socket_open
         item = emulator.session("demo-async", call.conversation_id)
         assert item is not None and item["status"]["S"] == "ended"
         with pytest.raises(VaicError):

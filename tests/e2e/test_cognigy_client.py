@@ -48,9 +48,12 @@ def run_client(client_dir: Path, base_url: str, api_key: str, calls: list[dict])
     request = json.dumps({"baseUrl": base_url, "apiKey": api_key, "calls": calls})
     done = subprocess.run(
         [shutil.which("node") or "node", str(DRIVER), request],
-        cwd=client_dir, env={"NODE_PATH": str(client_dir / "node_modules"), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=client_dir,
+        env={"NODE_PATH": str(client_dir / "node_modules"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     results: list[dict] = json.loads(done.stdout)
     return results
@@ -76,16 +79,22 @@ def test_cognigys_client_injects_and_notifies_into_a_live_async_call(emulator, c
         session = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": CALLER}
 
         # When Cognigy's client injects, then notifies, with the endpoint's API key
-        results = run_client(cognigy_client, emulator.base_url, emulator.inject_keys["echo-async"], [
-            {"kind": "inject", "body": {**session, "text": "from the CRM", "data": {}}},
-            {"kind": "notify", "body": {**session, "text": "A note for you", "data": {}}},
-        ])  # fmt: skip
+        results = run_client(
+            cognigy_client,
+            emulator.base_url,
+            emulator.inject_keys["echo-async"],
+            [
+                {"kind": "inject", "body": {**session, "text": "from the CRM", "data": {}}},
+                {"kind": "notify", "body": {**session, "text": "A note for you", "data": {}}},
+            ],
+        )
 
         # Then both are accepted (the client resolves with our 202 body) ...
         assert [r["ok"] for r in results] == [True, True], results
         assert [(r["answer"]["status"], r["answer"]["kind"]) for r in results] == [
-            ("accepted", "inject"), ("accepted", "notify"),
-        ]  # fmt: skip
+            ("accepted", "inject"),
+            ("accepted", "notify"),
+        ]
         # ... the inject ran through the flow and the notify went straight to the caller, in that order
         frames = call.frames(10, until=lambda f: f.activities[0].get("text") == "A note for you")
         texts = [a.get("text") for f in frames for a in f.activities]
@@ -97,16 +106,26 @@ def test_cognigys_client_sees_refusals_as_its_own_error_classes(emulator, cognig
     # Given a call that has ended
     with live_echo_call(emulator) as call:
         call.disconnect()
-        body = {"URLToken": "echo-async", "sessionId": call.conversation_id, "userId": CALLER,
-                "text": "too late", "data": {}}  # fmt: skip
+        body = {
+            "URLToken": "echo-async",
+            "sessionId": call.conversation_id,
+            "userId": CALLER,
+            "text": "too late",
+            "data": {},
+        }
 
         # When Cognigy's client posts with a wrong key, then with the right one after the call ended
         wrong = run_client(cognigy_client, emulator.base_url, "not-the-key", [{"kind": "notify", "body": body}])
-        late = run_client(cognigy_client, emulator.base_url, emulator.inject_keys["echo-async"],
-                          [{"kind": "notify", "body": body}])  # fmt: skip
+        late = run_client(
+            cognigy_client, emulator.base_url, emulator.inject_keys["echo-async"], [{"kind": "notify", "body": body}]
+        )
 
-        direct = httpx.post(f"{emulator.base_url}/new/v2.0/endpoint/notify", json=body, timeout=10,
-                            headers={"x-api-key": emulator.inject_keys["echo-async"]})  # fmt: skip
+        direct = httpx.post(
+            f"{emulator.base_url}/new/v2.0/endpoint/notify",
+            json=body,
+            timeout=10,
+            headers={"x-api-key": emulator.inject_keys["echo-async"]},
+        )
 
     # Then the client raises UnauthorizedError for our 401 ...
     assert (wrong[0]["ok"], wrong[0]["error"], wrong[0]["status"]) == (False, "UnauthorizedError", 401), wrong

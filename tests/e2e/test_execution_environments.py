@@ -79,7 +79,6 @@ def test_the_context_carries_the_template_s_memory_size_and_the_function_name(pr
 
 def test_a_timed_out_invocation_is_stopped_answered_503_and_its_environment_replaced(probe: RunningEmulator) -> None:
     # Given a warm environment
-    time.sleep(0.3)
     before = {report(ask(probe))["pid"] for _ in range(4)}
 
     # When an invocation runs past the function's 1 s Timeout
@@ -136,8 +135,13 @@ def test_events_have_the_documented_shape(probe: RunningEmulator, sample: str) -
     # Given a documented event (events/) and the emulator's event for the same kind of request
     documented = json.loads((EVENTS / sample).read_text(encoding="utf-8"))
     headers = {k: v for k, v in documented["headers"].items() if k not in ("content-length", "host")}
-    answer = ask(probe, "/probe/x", method=documented["requestContext"]["http"]["method"], headers=headers,
-                 content=documented["body"].encode())  # fmt: skip
+    answer = ask(
+        probe,
+        "/probe/x",
+        method=documented["requestContext"]["http"]["method"],
+        headers=headers,
+        content=documented["body"].encode(),
+    )
     live = report(answer)["event"]
 
     # Then both have the same fields with the same types (headers and route values aside)
@@ -167,6 +171,7 @@ def test_an_environment_that_dies_mid_invocation_answers_500_and_is_replaced(pro
 
 def test_connections_api_refuses_anyone_but_the_emulator_s_functions(probe: RunningEmulator) -> None:
     forged = ask(probe, "/@connections/abc", method="POST", content=b'{"type":"message"}')
-    wrong_key = ask(probe, "/@connections/abc", method="POST", content=b"{}",
-                    headers={"X-Local-Connections-Key": "guess"})  # fmt: skip
+    wrong_key = ask(
+        probe, "/@connections/abc", method="POST", content=b"{}", headers={"X-Local-Connections-Key": "guess"}
+    )
     assert forged.status_code == wrong_key.status_code == 403

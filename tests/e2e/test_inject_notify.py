@@ -70,10 +70,19 @@ def test_the_demo_waits_for_a_payment_that_a_webhook_reports(emulator):
         call.say("yes")
         call.frames(10, until=lambda f: "I'll wait" in (f.activities[0].get("text") or ""))
         # When the payment provider's webhook arrives at the raw inject route
-        webhook = {"event": "payment.succeeded", "id": "pay_1", "amount": 42.1, "currency": "EUR",
-                   "metadata": {"conversation": call.conversation_id}}  # fmt: skip
-        answer = httpx.post(f"{emulator.base_url}/inject/demo-async", json=webhook,
-                            headers={"X-API-Key": emulator.inject_keys["demo-async"]}, timeout=10)  # fmt: skip
+        webhook = {
+            "event": "payment.succeeded",
+            "id": "pay_1",
+            "amount": 42.1,
+            "currency": "EUR",
+            "metadata": {"conversation": call.conversation_id},
+        }
+        answer = httpx.post(
+            f"{emulator.base_url}/inject/demo-async",
+            json=webhook,
+            headers={"X-API-Key": emulator.inject_keys["demo-async"]},
+            timeout=10,
+        )
         assert answer.status_code == 202
         # Then the flow carries on and thanks the caller with the amount
         frames = call.frames(10, until=lambda f: "payment has arrived" in (f.activities[0].get("text") or ""))
@@ -96,3 +105,28 @@ def test_the_api_key_may_come_as_a_query_parameter(emulator):
         assert wrong.status_code == 401
         frames = call.frames(10, until=lambda f: "Say something" in (f.activities[0].get("text") or ""))
         assert said(frames) == ["You said by query"]
+
+
+def test_make_run_serves_the_documents_of_the_routes_it_hosts(emulator):
+    import httpx
+
+    # Given the Inject & Notify document as `make run` serves it, aimed at itself
+    doc = httpx.get(f"{emulator.base_url}/_docs/inject-notify.json", timeout=10).json()
+    (server,) = doc["servers"]
+    assert server["url"] == emulator.base_url
+    # Then a request built from it reaches the route it documents (a wrong key: the documented 401)
+    answer = httpx.post(
+        server["url"] + "/v2.0/endpoint/inject", json={"URLToken": "echo-async", "sessionId": "x", "text": "hi"},
+        headers={"X-API-Key": "wrong"}, timeout=10,
+    )  # fmt: skip
+    assert answer.status_code == 401 and "401" in doc["paths"]["/v2.0/endpoint/inject"]["post"]["responses"]
+    assert "SwaggerUIBundle" in httpx.get(f"{emulator.base_url}/_docs/inject-notify", timeout=10).text
+    # And a real 202 answer is what the document says it is
+    import jsonschema
+
+    vaic, call = connected_echo_call(emulator)
+    with vaic, call:
+        accepted = emulator.inject("inject", "echo-async", call.conversation_id, text="documented")
+        assert accepted.status_code == 202
+        documented = {**doc["components"]["schemas"]["Accepted"], "additionalProperties": False}
+        jsonschema.validate(accepted.json(), documented)

@@ -18,17 +18,33 @@ pytestmark = pytest.mark.e2e
 
 def phone(emulator, stdin: str, **oauth: str) -> subprocess.CompletedProcess[str]:
     """`make call` against demo-oauth: the phone gets its token by the client-credentials grant."""
-    env = {**os.environ, "BOT_URL": f"{emulator.base_url}/demo-oauth", "BOT_TOKEN": "",
-           "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools")),
-           **{f"OAUTH_{name.upper()}": value for name, value in oauth.items()}}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "audiocodes_devtools.phone"], input=stdin, env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    env = {
+        **os.environ,
+        "BOT_URL": f"{emulator.base_url}/demo-oauth",
+        "BOT_TOKEN": "",
+        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/runtime", "devtools")),
+        **{f"OAUTH_{name.upper()}": value for name, value in oauth.items()},
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "audiocodes_devtools.phone"],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_make_call_gets_an_access_token_and_talks_to_the_oauth_endpoint(emulator):
     client = emulator.oauth_clients["demo-oauth"]
-    done = phone(emulator, "/hangup\n", token_url=client["token_url"], client_id=client["client_id"],
-                 client_secret=client["client_secret"], scope=client["scope"])  # fmt: skip
+    done = phone(
+        emulator,
+        "/hangup\n",
+        token_url=client["token_url"],
+        client_id=client["client_id"],
+        client_secret=client["client_secret"],
+        scope=client["scope"],
+    )
     assert done.returncode == 0, done.stderr
     assert "OAuth 2.0 access token" in done.stdout
     assert '{"type":"ac-bot-api","success":true}' in done.stdout  # validated, then created and hung up
@@ -54,5 +70,6 @@ def test_the_websocket_takes_the_access_token_and_refuses_a_tampered_one(emulato
     tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     answer = httpx.get(f"{emulator.base_url}/demo-oauth", headers={"Authorization": f"Bearer {tampered}"})
     assert answer.status_code == 401 and answer.json() == {
-        "error": "unauthorized", "message": "missing or wrong bearer token",
-    }  # fmt: skip
+        "error": "unauthorized",
+        "message": "missing or wrong bearer token",
+    }

@@ -20,10 +20,16 @@ PERSON, MACHINE, BUSY, NO_ANSWER = "+493012340001", "+493012340002", "+493012340
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     callees = tmp_path_factory.mktemp("dialout") / "callees.json"
-    callees.write_text(json.dumps({
-        PERSON: {"says": ["what is my balance"]}, MACHINE: {"outcome": "machine"},
-        BUSY: {"outcome": "busy"}, NO_ANSWER: {"outcome": "no-answer"},
-    }))  # fmt: skip
+    callees.write_text(
+        json.dumps(
+            {
+                PERSON: {"says": ["what is my balance"]},
+                MACHINE: {"outcome": "machine"},
+                BUSY: {"outcome": "busy"},
+                NO_ANSWER: {"outcome": "no-answer"},
+            }
+        )
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIALOUT_CALLEES", str(callees))
         with emulator_process() as running:
@@ -69,8 +75,12 @@ def test_a_machine_answers_the_bot_leaves_a_voicemail_and_hangs_up(emulator: Run
     code, output = dialled(emulator, MACHINE)
     assert code == 0, output
     assert [line.split()[0] for line in output.splitlines()[1:]] == [
-        "queued", "initiated", "answered", "machine-detected", "completed"
-    ]  # fmt: skip
+        "queued",
+        "initiated",
+        "answered",
+        "machine-detected",
+        "completed",
+    ]
     said = bot_said(session_state(emulator, str(call_record(emulator, output)["conversationId"])))
     voicemail = [a for a in said if a.get("text", "").startswith("Hello, this is Example Bank with a message")]
     hangups = [a for a in said if a.get("name") == "hangup"]

@@ -1,6 +1,6 @@
 """An in-memory :class:`SessionStore` with the same semantics as DynamoDB, for unit tests.
 
-Each method is one atomic request, as on DynamoDB; ``tests/unit/test_session_store_contract.py``
+Each method is one atomic request, as on DynamoDB; ``tests/integration/test_session_store_contract.py``
 runs the same cases against this store and the DynamoDB adapter on moto.
 """
 

@@ -218,9 +218,13 @@ class MotoServer:
 
         app = RoutedByHost(create_backend_app)
         self._server = make_server(
-            MOTO_ADDRESS, 443, app, threaded=True, request_handler=MotoRequestHandler,
+            MOTO_ADDRESS,
+            443,
+            app,
+            threaded=True,
+            request_handler=MotoRequestHandler,
             ssl_context=(str(cert_file), str(key_file)),
-        )  # fmt: skip
+        )
         self.url = f"https://{MOTO_ADDRESS}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -316,9 +320,12 @@ def start_function(
     for mount_point in ("/var/task", "/var/lang", "/var/runtime"):
         Path(mount_point).mkdir(parents=True, exist_ok=True)  # empty folders where Lambda has its own
     binds = [
-        (opt, "/opt"), (build / function_id, "/var/task"), (venv, "/var/lang"), (runtime_dir, "/var/runtime"),
+        (opt, "/opt"),
+        (build / function_id, "/var/task"),
+        (venv, "/var/lang"),
+        (runtime_dir, "/var/runtime"),
         (hosts, "/etc/hosts"),
-    ]  # fmt: skip
+    ]
     read_end, write_end = os.pipe()
     script = "set -e\n"
     for source, target in binds:

@@ -100,9 +100,14 @@ def aws(moto: tuple[harness.MotoServer, Path]) -> dict[str, Any]:
     for name, value in SECRETS.items():
         clients["ssm"].put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     resolve = {
-        **names, "TurnQueue": url, "TurnQueue.QueueName": "fidelity-turns.fifo", "TurnQueue.Arn": arn,
-        "WebSocketApi": harness.WEBSOCKET_API_ID, "AWS::Region": harness.REGION, "AWS::AccountId": "123456789012",
-    }  # fmt: skip
+        **names,
+        "TurnQueue": url,
+        "TurnQueue.QueueName": "fidelity-turns.fifo",
+        "TurnQueue.Arn": arn,
+        "WebSocketApi": harness.WEBSOCKET_API_ID,
+        "AWS::Region": harness.REGION,
+        "AWS::AccountId": "123456789012",
+    }
     return {"template": template, "resolve": resolve, "queue_url": url, "queue_arn": arn, "clients": clients}
 
 
@@ -123,9 +128,15 @@ def functions(
         for folder, function_id in FUNCTIONS.items():
             spec = template.function(function_id, resolve=aws["resolve"])
             started[folder] = harness.start_function(
-                function_id=function_id, spec=spec, build=build, venv=venv, stage=stage,
-                environment=dict(spec.environment), network=network, hosts=hosts,
-            )  # fmt: skip
+                function_id=function_id,
+                spec=spec,
+                build=build,
+                venv=venv,
+                stage=stage,
+                environment=dict(spec.environment),
+                network=network,
+                hosts=hosts,
+            )
         yield started
     finally:
         for process in started.values():
@@ -192,9 +203,13 @@ def test_the_async_call_replays_as_expected_across_the_four_built_functions(
             sqs.delete_message(QueueUrl=aws["queue_url"], ReceiptHandle=message["ReceiptHandle"])
     assert [json.loads(m["Body"])["kind"] for m in messages] == ["flush", "activity", "notify", "inject", "inject"]
     mapping = SqsPoller(
-        queue_url=aws["queue_url"], queue_arn=aws["queue_arn"], batch_size=10, reports_failures=True,
-        invoke=lambda batch: batch, region=harness.REGION,
-    )  # fmt: skip
+        queue_url=aws["queue_url"],
+        queue_arn=aws["queue_arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda batch: batch,
+        region=harness.REGION,
+    )
     dispatched = functions["dispatcher"].invoke(mapping.event(messages))
     operations["DispatcherFunction"].update(tuple(op) for op in dispatched["operations"])
     assert dispatched["result"] == {"batchItemFailures": []}, functions["dispatcher"].logs()[-3000:]
@@ -230,9 +245,11 @@ def test_no_function_logged_a_secret(functions: dict[str, harness.LambdaProcess]
     ids=["kms-key-and-lex-bots", "no-kms-key-no-lex-bots"],
 )
 def test_each_function_s_policy_allows_exactly_what_its_code_calls(
-    functions: dict[str, harness.LambdaProcess], aws: dict[str, Any], operations: dict[str, set[Any]],
+    functions: dict[str, harness.LambdaProcess],
+    aws: dict[str, Any],
+    operations: dict[str, set[Any]],
     conditions: dict[str, bool],
-) -> None:  # fmt: skip
+) -> None:
     # Given the operations each function made at init and in the replays above (run first, in this module)
     assert all(operations.values()), "the replays must run before this test"
     for process in functions.values():
@@ -243,9 +260,10 @@ def test_each_function_s_policy_allows_exactly_what_its_code_calls(
     for function_id in FUNCTIONS.values():
         # When the operations are mapped to IAM actions (plus those on paths the replay does not drive)
         wanted = {
-            grant for grant in iam.needed(function_id, operations[function_id], tables)
+            grant
+            for grant in iam.needed(function_id, operations[function_id], tables)
             if conditions.get(optional.get(grant[0], ""), True)
-        }  # fmt: skip
+        }
         granted = iam.grants(template.resources()[function_id], conditions=conditions)
 
         # Then the policy holds each of them, and nothing else

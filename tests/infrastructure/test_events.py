@@ -263,8 +263,8 @@ def test_dispatcher_event_is_a_turn_queue_batch_of_valid_work(template: Template
         assert record.md5OfBody == hashlib.md5(raw["body"].encode()).hexdigest()  # SQS's checksum
         assert record.attributes.MessageGroupId and record.attributes.MessageDeduplicationId
         assert record.attributes.SequenceNumber and record.messageAttributes == {}
-        work = Work.from_json(raw["body"])
-        assert work.to_json() == raw["body"]  # the exact serialisation TurnQueue.put sends
+        work = Work.model_validate_json(raw["body"])
+        assert work.model_dump_json() == raw["body"]  # the exact serialisation TurnQueue.put sends
         assert (work.kind, work.endpoint, work.conversation) == ("activity", "demo-async", ASYNC_CONVERSATION)
         InboundActivity.model_validate(work.payload["activity"])
 
@@ -272,7 +272,7 @@ def test_dispatcher_event_is_a_turn_queue_batch_of_valid_work(template: Template
 def test_dispatcher_event_carries_the_async_call_s_start_activity() -> None:
     # Given the queued work and the activities request the Bot API answered with 200 {}
     (record,) = _load(EVENTS_DIR / "dispatcher/turns.json")["Records"]
-    work = Work.from_json(record["body"])
+    work = Work.model_validate_json(record["body"])
     request = _load(EVENTS_DIR / "bot_api/activities_start_async.json")
     (start,) = _activities("activities_start_async.json")
 

@@ -90,8 +90,12 @@ def test_inject_and_notify_routes_include_the_paths_cognigys_client_uses(templat
     settings = template.resources("AWS::Serverless::HttpApi")["HttpApi"]["Properties"]["RouteSettings"]
 
     # When Cognigy's documented paths and those of its REST client (@cognigy/rest-api-client) are posted
-    for path in ("/v2.0/endpoint/inject", "/v2.0/endpoint/notify", "/new/v2.0/endpoint/inject",
-                 "/new/v2.0/endpoint/notify"):  # fmt: skip
+    for path in (
+        "/v2.0/endpoint/inject",
+        "/v2.0/endpoint/notify",
+        "/new/v2.0/endpoint/inject",
+        "/new/v2.0/endpoint/notify",
+    ):
         literal = [route for route in routes if route.path == path and route_matches(route, "POST", path)]
         # Then a literal route (API Gateway prefers it to the Bot API's greedy one) reaches Inject & Notify,
         # under the tighter limit
@@ -550,8 +554,12 @@ def test_the_dashboard_shows_only_metrics_the_code_emits(template: Template) -> 
     shown = set(re.findall(r'\["\$\{Namespace\}", "(\w+)"', body)) | set(re.findall(r'\[\s*"\.", "(\w+)"', body))
     package = REPO_ROOT / "layers" / "runtime" / "audiocodes_endpoint"
     source = "\n".join(path.read_text() for path in package.rglob("*.py"))
-    emitted = {name for line in source.splitlines() if re.search(r"\b(count|measure|add_metric)\(", line)
-               for name in re.findall(r'"(\w+)"', line)}  # fmt: skip
+    emitted = {
+        name
+        for line in source.splitlines()
+        if re.search(r"\b(count|measure|add_metric)\(", line)
+        for name in re.findall(r'"(\w+)"', line)
+    }
 
     # Then calls, turns, latency, flow errors and push failures are on it, each one emitted by the code
     assert {"Calls", "Turns", "TurnLatency", "FlowErrors", "PushFailures"} <= shown

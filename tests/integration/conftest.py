@@ -157,9 +157,13 @@ def connect(handlers, connection_id, token=ASYNC_TOKEN, conversation=CONVERSATIO
 def drain(handlers, turn_queue, rounds=10):
     """Run the dispatcher over whatever is queued, as the event source mapping would."""
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     client = boto3.client("sqs")
     while rounds and poller.poll_once(client):
         rounds -= 1

@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from audiocodes_devtools.sqs_poller import SqsPoller
 from audiocodes_endpoint.core.delivery import ConnectionGone
@@ -90,17 +91,26 @@ def test_a_dispatcher_that_crashes_mid_batch_is_retried_without_sending_a_frame_
     monkeypatch.setattr(runtime().pusher, "push", flaky_push)
     client = boto3.client("sqs")
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
-    first = poller.event(client.receive_message(QueueUrl=turn_queue["url"], MaxNumberOfMessages=10)["Messages"])
-    result = handlers["dispatcher"].lambda_handler(first, FakeLambdaContext())
-    # Then the failed record and the ones after it in the conversation's group are reported failed
-    assert failures and len(result["batchItemFailures"]) >= 1
-    failed_ids = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-    retry = {"Records": [r for r in first["Records"] if r["messageId"] in failed_ids]}
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()),
+        region="eu-central-1",
+    )
+    # received as Lambda's event source mapping receives: with SQS's system attributes
+    received = client.receive_message(
+        QueueUrl=turn_queue["url"], MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    )
+    first = poller.event(received["Messages"])
+    # Then the record that crashed fails, and the call's later records (its one message group) are
+    # skipped, not run out of order: every record failed, so the invocation fails and Lambda delivers
+    # the batch again. (Events without SQS's MessageGroupId hid this: nothing was skipped.)
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        handlers["dispatcher"].lambda_handler(first, FakeLambdaContext())
+    assert failures and len({r["attributes"]["MessageGroupId"] for r in first["Records"]}) == 1
     # And when SQS delivers them again, every output went out exactly once
-    assert handlers["dispatcher"].lambda_handler(retry, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert handlers["dispatcher"].lambda_handler(first, FakeLambdaContext()) == {"batchItemFailures": []}
     ids = [f["activities"][0]["id"] for f in pushed("conn-1")]
     assert len(ids) == len(set(ids))
     assert pushed("conn-1")[-1]["activities"][0]["name"] == "hangup"
@@ -115,9 +125,13 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(handlers, turn_queue):
     queue = client.get_queue_attributes(QueueUrl=turn_queue["url"], AttributeNames=["RedrivePolicy"])
     max_receives = json.loads(queue["Attributes"]["RedrivePolicy"])["maxReceiveCount"]
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda e: handlers["dispatcher"].lambda_handler(e, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     # When it fails maxReceiveCount times (visibility made 0 so each retry comes at once)
     client.set_queue_attributes(QueueUrl=turn_queue["url"], Attributes={"VisibilityTimeout": "0"})
     deliveries = sum(poller.poll_once(client) for _ in range(max_receives + 2))

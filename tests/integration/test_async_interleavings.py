@@ -50,9 +50,13 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
     sqs = boto3.client("sqs")
     sqs.set_queue_attributes(QueueUrl=turn_queue["url"], Attributes={"VisibilityTimeout": "0"})  # retries at once
     poller = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda event: handlers["dispatcher"].lambda_handler(event, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     pusher = runtime().pusher
     real_push = pusher.push
     current: list[Call] = []
@@ -113,8 +117,12 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
 
         def _inject(self, kind: str, text: str) -> None:
             body = {"URLToken": "demo-async", "sessionId": self.conversation, "text": text}
-            event = http_event("POST", f"/v2.0/endpoint/{kind}", body=json.dumps(body).encode(),
-                               headers={"content-type": "application/json", "x-api-key": KEY})  # fmt: skip
+            event = http_event(
+                "POST",
+                f"/v2.0/endpoint/{kind}",
+                body=json.dumps(body).encode(),
+                headers={"content-type": "application/json", "x-api-key": KEY},
+            )
             inject_app.lambda_handler(event, FakeLambdaContext())
 
         def _vaic_disconnect(self) -> None:
@@ -129,7 +137,12 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
         def _sqs_duplicate(self, index: int) -> None:
             """SQS is at-least-once: the same work delivered again (another deduplication id)."""
             sent = self.sent[index % len(self.sent)]
-            work = Work("activity", "demo-async", self.conversation, {"activity": sent, "source_ip": None})
+            work = Work(
+                kind="activity",
+                endpoint="demo-async",
+                conversation=self.conversation,
+                payload={"activity": sent, "source_ip": None},
+            )
             runtime().queue.put(work, deduplication=f"again-{uuid.uuid4()}")
 
         # --- rules ----------------------------------------------------------------------------------
@@ -138,8 +151,9 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
         def caller_says(self, text: str) -> None:
             self._speak(activity(text=text))
 
-        @rule(during=st.sampled_from(DURING), at_push=st.integers(min_value=1, max_value=3),
-              text=st.sampled_from(TEXTS))  # fmt: skip
+        @rule(
+            during=st.sampled_from(DURING), at_push=st.integers(min_value=1, max_value=3), text=st.sampled_from(TEXTS)
+        )
         def dispatcher_runs(self, during: str, at_push: int, text: str) -> None:
             """One batch of the queue; ``during`` happens just before its ``at_push``-th push."""
             actions = {
@@ -212,7 +226,9 @@ def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, 
     run_state_machine_as_test(
         Call,
         settings=settings(
-            max_examples=int(os.environ.get('IL_EXAMPLES', '40')), stateful_step_count=12, deadline=None,
+            max_examples=int(os.environ.get("IL_EXAMPLES", "40")),
+            stateful_step_count=12,
+            deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
         ),
-    )  # fmt: skip
+    )

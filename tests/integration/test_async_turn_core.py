@@ -12,7 +12,6 @@ import boto3
 import pytest
 
 from audiocodes_devtools.events import http_event
-from tests.conftest import ROOT
 from tests.integration.conftest import (
     CONVERSATION_ASYNC,
     FakeLambdaContext,
@@ -30,16 +29,6 @@ BASE = f"/demo-async/conversation/{CONVERSATION_ASYNC}"
 
 
 @pytest.fixture
-def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    from audiocodes_devtools.template import load_template
-
-    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
-    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
-    return "analytics-test"
-
-
-@pytest.fixture
 def inject_app(handlers: dict[str, Any]) -> Any:
     import importlib
 
@@ -51,8 +40,12 @@ def inject_app(handlers: dict[str, Any]) -> Any:
 
 def inject(app: Any, kind: str, **fields: Any) -> tuple[int, Any]:
     body = {"URLToken": "demo-async", "sessionId": CONVERSATION_ASYNC, **fields}
-    event = http_event("POST", f"/v2.0/endpoint/{kind}", headers={"content-type": "application/json", "x-api-key": KEY},
-                       body=json.dumps(body).encode())  # fmt: skip
+    event = http_event(
+        "POST",
+        f"/v2.0/endpoint/{kind}",
+        headers={"content-type": "application/json", "x-api-key": KEY},
+        body=json.dumps(body).encode(),
+    )
     result = app.lambda_handler(event, FakeLambdaContext())
     return result["statusCode"], json.loads(result["body"])
 
@@ -116,8 +109,11 @@ def test_a_disconnect_racing_the_running_turn_ends_the_call_after_it(
     assert accounts.arrived.wait(20)
     # When VAIC disconnects while the turn runs (the caller hung up), and the lookup then answers
     hung_up: list[Any] = []
-    vaic = threading.Thread(target=lambda: hung_up.append(
-        post(call, f"{BASE}/disconnect", {"reasonCode": "client-disconnected", "reason": "Client Side"})))  # fmt: skip
+    vaic = threading.Thread(
+        target=lambda: hung_up.append(
+            post(call, f"{BASE}/disconnect", {"reasonCode": "client-disconnected", "reason": "Client Side"})
+        )
+    )
     vaic.start()
     _until_someone_waits(f"demo-async/{CONVERSATION_ASYNC}")
     accounts.release()

@@ -22,8 +22,11 @@ def create(call, conversation=CONVERSATION):
 
 
 def post_activities(call, *activities, conversation=CONVERSATION):
-    return call("POST", f"/demo/conversation/{conversation}/activities",
-                {"conversation": conversation, "activities": list(activities)})  # fmt: skip
+    return call(
+        "POST",
+        f"/demo/conversation/{conversation}/activities",
+        {"conversation": conversation, "activities": list(activities)},
+    )
 
 
 # --- auth ------------------------------------------------------------------------------------------
@@ -35,8 +38,13 @@ def test_validation_probe_answers_with_a_valid_token(call):
 
 @pytest.mark.parametrize("token", [None, "wrong", "", TOKEN + "x"])
 def test_missing_or_wrong_token_is_401_json_on_every_route(call, token):
-    for method, path in [("GET", "/demo"), ("POST", "/demo"), ("POST", f"{BASE}/activities"),
-                         ("POST", f"{BASE}/refresh"), ("POST", f"{BASE}/disconnect")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/demo"),
+        ("POST", "/demo"),
+        ("POST", f"{BASE}/activities"),
+        ("POST", f"{BASE}/refresh"),
+        ("POST", f"{BASE}/disconnect"),
+    ]:
         status, body = call(method, path, {"conversation": CONVERSATION}, token=token)
         assert status == 401 and body["error"] == "unauthorized"
 

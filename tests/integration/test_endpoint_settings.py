@@ -11,20 +11,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.observability.masking import MASK
 from tests.conftest import ROOT
 from tests.integration.conftest import CONVERSATION, TOKEN, activity, start_event
 
 CALLER = "+4921154591991"
-
-
-@pytest.fixture
-def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
-    table = load_template(ROOT / "template.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
-    monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
-    return "analytics-test"
 
 
 @pytest.fixture
@@ -168,10 +159,12 @@ def test_lex_intents_drive_the_flow_with_a_stubbed_provider(rt, call, monkeypatc
     with Stubber(lex) as stub:
         stub.add_response(
             "recognize_text",
-            {"interpretations": [{"intent": {"name": "agent", "slots": {}}, "nluConfidence": {"score": 0.93}}],
-             "sessionId": "lex-session"},
+            {
+                "interpretations": [{"intent": {"name": "agent", "slots": {}}, "nluConfidence": {"score": 0.93}}],
+                "sessionId": "lex-session",
+            },
             {"botId": "BOT1234567", "botAliasId": "ALIAS12345", "localeId": "en_US", "sessionId": ANY, "text": ANY},
-        )  # fmt: skip
+        )
         begin(call)
         # When Lex says "agent" for words the built-in matcher would not know
         answer = turn(call, activity(text="get me somebody from your staff"))
@@ -205,9 +198,11 @@ def test_a_call_past_its_maximum_tells_the_flow_first_then_ends_after_the_grace(
     key = {"id": {"S": f"demo/{CONVERSATION}"}}
     dynamodb = boto3.client("dynamodb")
     dynamodb.update_item(
-        TableName=sessions_table, Key=key, UpdateExpression="SET created_at = :t",
+        TableName=sessions_table,
+        Key=key,
+        UpdateExpression="SET created_at = :t",
         ExpressionAttributeValues={":t": {"N": str(time.time() - 90)}},
-    )  # fmt: skip
+    )
     # When the caller speaks past the limit, the flow hears maxCallDuration first, then the caller
     answer = turn(call, activity(text="no"))
     assert answer[0].startswith("We are close to the time limit") and "hangup" not in answer
@@ -216,9 +211,11 @@ def test_a_call_past_its_maximum_tells_the_flow_first_then_ends_after_the_grace(
     state = json.loads(dynamodb.get_item(TableName=sessions_table, Key=key)["Item"]["state"]["S"])
     assert "notified_at" in state["call_limit"]
     dynamodb.update_item(
-        TableName=sessions_table, Key=key, UpdateExpression="SET created_at = :t",
+        TableName=sessions_table,
+        Key=key,
+        UpdateExpression="SET created_at = :t",
         ExpressionAttributeValues={":t": {"N": str(time.time() - 600)}},
-    )  # fmt: skip
+    )
     state["call_limit"]["notified_at"] = time.time() - 120
     item = dynamodb.get_item(TableName=sessions_table, Key=key)["Item"]
     item["state"] = {"S": json.dumps(state)}
@@ -269,8 +266,9 @@ def _expect_round_trip(stub, heard, source, language, understood, answers):
 
 
 def _answer(call, *activities):
-    status, body = call("POST", f"/demo-translated/conversation/{CONVERSATION}/activities",
-                        {"activities": list(activities)})  # fmt: skip
+    status, body = call(
+        "POST", f"/demo-translated/conversation/{CONVERSATION}/activities", {"activities": list(activities)}
+    )
     assert status == 200, body
     return body["activities"]
 
@@ -315,8 +313,9 @@ def test_vaics_detected_language_drives_translation_and_the_voice(rt, call, sess
     # Then every translated message is spoken in French with the French voice
     messages = [a for a in answer if a["type"] == "message"]
     assert [m["text"] for m in messages] == [
-        "Pas de problème, cet appel ne sera pas enregistré.", "Pour votre solde, appuyez sur 1.",
-    ]  # fmt: skip
+        "Pas de problème, cet appel ne sera pas enregistré.",
+        "Pour votre solde, appuyez sur 1.",
+    ]
     assert all(m["activityParams"]["language"] == "fr-FR" for m in messages)
     assert all(m["activityParams"]["voiceName"] == "fr-FR-DeniseNeural" for m in messages)
     # And the call's language is kept in the session

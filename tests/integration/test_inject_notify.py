@@ -92,8 +92,11 @@ def test_notify_speaks_to_the_caller_without_the_flow(
     live_call, inject_app, handlers, turn_queue, sessions_table, prefix
 ):
     hangup = {"type": "event", "name": "hangup", "activityParams": {"hangupReason": "back office"}}
-    status, _ = send(inject_app, f"{prefix}/v2.0/endpoint/notify", body(text="Your parcel is on its way.",
-                                                               data={"activities": [hangup]}))  # fmt: skip
+    status, _ = send(
+        inject_app,
+        f"{prefix}/v2.0/endpoint/notify",
+        body(text="Your parcel is on its way.", data={"activities": [hangup]}),
+    )
     assert status == 202
     execution_before = _item(sessions_table)["execution"]["N"]
     drain(handlers, turn_queue)
@@ -222,8 +225,13 @@ def test_an_idempotency_key_reused_with_another_body_is_409(live_call, inject_ap
 
 
 def test_a_raw_webhook_is_mapped_by_handle_inject(live_call, inject_app, handlers, turn_queue):
-    webhook = {"event": "payment.succeeded", "id": "pay_1", "amount": 42.5, "currency": "EUR",
-               "metadata": {"conversation": CONVERSATION_ASYNC}}  # fmt: skip
+    webhook = {
+        "event": "payment.succeeded",
+        "id": "pay_1",
+        "amount": 42.5,
+        "currency": "EUR",
+        "metadata": {"conversation": CONVERSATION_ASYNC},
+    }
     status, answer = send(inject_app, "/inject/demo-async", webhook)
     assert status == 202 and answer["kind"] == "inject"
     (work,) = _all_queued(turn_queue)

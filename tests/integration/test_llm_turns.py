@@ -12,7 +12,7 @@ import pytest
 from audiocodes_devtools.model_server import Reply, model_server
 from audiocodes_endpoint.config.llm import LlmSettings
 from tests.integration.conftest import CONVERSATION, activity
-from tests.integration.test_endpoint_settings import analytics_table, begin, rt, turn  # noqa: F401  (fixtures)
+from tests.integration.test_endpoint_settings import begin, rt, turn  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.usefixtures("analytics_table")  # the table the Bot API writes turn records to
 

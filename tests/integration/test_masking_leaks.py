@@ -204,9 +204,13 @@ def request(module: Any, path: str, body: Any, headers: dict[str, str], *, raw: 
 
 @pytest.mark.parametrize("masking", [True, False], ids=["masking", "control-without-masking"])
 def test_no_error_path_writes_the_callers_data(
-    masking: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handlers: dict[str, Any], turn_queue: Any,
+    masking: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    handlers: dict[str, Any],
+    turn_queue: Any,
     output: Any,
-) -> None:  # fmt: skip
+) -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from audiocodes_endpoint.wiring import runtime
@@ -247,8 +251,9 @@ def test_no_error_path_writes_the_callers_data(
     base = "/leaky/conversation/c-bye/activities"
     statuses.append(request(bot_api, base, None, bearer, raw=f'{{"activities": [{{"text": "{WORDS}"'.encode()))
     statuses.append(request(bot_api, base, {"activities": [{"id": 1, "type": WORDS, "text": NUMBER}]}, bearer))
-    statuses.append(request(bot_api, base, {"activities": [{"id": "a", "type": "x", "value": WORDS + "\ud800"}]},
-                            bearer))  # fmt: skip
+    statuses.append(
+        request(bot_api, base, {"activities": [{"id": "a", "type": "x", "value": WORDS + "\ud800"}]}, bearer)
+    )
 
     # Async: a live call, its socket, an inject that fails in the flow, raw inject and notify that fail
     keyed = {"x-api-key": KEY}
@@ -262,8 +267,9 @@ def test_no_error_path_writes_the_callers_data(
     assert handlers["websocket"].lambda_handler(socket, FakeLambdaContext())["statusCode"] == 200
     start_async = start_event(NUMBER)
     start_async["parameters"]["callerDisplayName"] = NAME
-    statuses.append(request(bot_api, "/leaky-async/conversation/c-async/activities", {"activities": [start_async]},
-                            async_bearer))  # fmt: skip
+    statuses.append(
+        request(bot_api, "/leaky-async/conversation/c-async/activities", {"activities": [start_async]}, async_bearer)
+    )
     drain(handlers, turn_queue)
     cognigy = {"URLToken": "leaky-async", "sessionId": "c-async"}
     statuses.append(request(inject, "/v2.0/endpoint/inject", {**cognigy, "text": f"code {WORDS} {NUMBER}"}, keyed))

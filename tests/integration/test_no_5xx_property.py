@@ -110,8 +110,10 @@ class Requests:
             return self.pick([None, True, 0, -1, 3.5, 10**30, self.pick(TEXTS)])
         if roll < 0.75:
             return [self.value(depth + 1) for _ in range(self.r.randrange(3))]
-        return {self.pick(["a", "caller", "__SURROGATE__", "x" * 10]): self.value(depth + 1)
-                for _ in range(self.r.randrange(3))}  # fmt: skip
+        return {
+            self.pick(["a", "caller", "__SURROGATE__", "x" * 10]): self.value(depth + 1)
+            for _ in range(self.r.randrange(3))
+        }
 
     def activity(self) -> dict[str, Any]:
         kind = self.pick(["message", "message", "event", "typing", "", self.value()])
@@ -132,25 +134,35 @@ class Requests:
         if self.chance(0.05):
             return self.value()
         if path.startswith("/v2.0/endpoint/") or path.startswith("/new/v2.0/endpoint/"):
-            doc = {"URLToken": self.pick(["demo-async", "demo-async", "demo-async", "demo", "nope"]),
-                   "sessionId": "c-async" if self.chance(0.7) else self.conversation()}  # fmt: skip
+            doc = {
+                "URLToken": self.pick(["demo-async", "demo-async", "demo-async", "demo", "nope"]),
+                "sessionId": "c-async" if self.chance(0.7) else self.conversation(),
+            }
             if self.chance(0.7):
                 doc["text"] = self.pick([*TEXTS, self.value()])
             if self.chance(0.5):
-                doc["data"] = self.pick([{"activities": [{"type": "event", "name": "hangup"}]}, {"k": self.value()},
-                                         self.value()])  # fmt: skip
+                doc["data"] = self.pick(
+                    [{"activities": [{"type": "event", "name": "hangup"}]}, {"k": self.value()}, self.value()]
+                )
             if self.chance(0.2):
                 doc["userId"] = self.pick(["+4921154591991", "c-async", self.value()])
             return doc
         if path.startswith("/inject/"):
-            return {"event": self.pick(["payment.succeeded", "payment.failed", "other"]), "amount": self.value(),
-                    "metadata": {"conversation": "c-async" if self.chance(0.7) else self.conversation()}}  # fmt: skip
+            return {
+                "event": self.pick(["payment.succeeded", "payment.failed", "other"]),
+                "amount": self.value(),
+                "metadata": {"conversation": "c-async" if self.chance(0.7) else self.conversation()},
+            }
         if path.startswith("/notify/"):
-            return {"conversation": "c-async" if self.chance(0.7) else self.conversation(),
-                    "say": self.pick([*TEXTS, self.value()])}  # fmt: skip
+            return {
+                "conversation": "c-async" if self.chance(0.7) else self.conversation(),
+                "say": self.pick([*TEXTS, self.value()]),
+            }
         if path.endswith("/activities"):
-            return {"conversation": self.conversation(),
-                    "activities": [self.activity() for _ in range(self.r.randrange(1, 4))]}  # fmt: skip
+            return {
+                "conversation": self.conversation(),
+                "activities": [self.activity() for _ in range(self.r.randrange(1, 4))],
+            }
         if path.endswith("/disconnect"):
             return {"reasonCode": self.pick(["client-disconnected", self.value()]), "reason": self.value()}
         return {"conversation": self.conversation() if self.chance(0.9) else self.value()}
@@ -277,16 +289,22 @@ class Requests:
     def websocket(self, route: Any) -> dict[str, Any]:
         # (the connection id is API Gateway's, never the client's)
         event: dict[str, Any] = {
-            "requestContext": {"routeKey": route.route_key, "stage": "live",
-                               "connectionId": self.pick(["conn-1", "conn-x", "conn-y"])},
-        }  # fmt: skip
+            "requestContext": {
+                "routeKey": route.route_key,
+                "stage": "live",
+                "connectionId": self.pick(["conn-1", "conn-x", "conn-y"]),
+            },
+        }
         if route.route_key == "$connect":
             token = self.pick([ASYNC_TOKEN, ASYNC_TOKEN, "wrong", "\ud800"])
             event["headers"] = {self.cased("authorization"): f"Bearer {token}"}
-            event["queryStringParameters"] = self.pick([
-                {"endpoint": self.pick(TOKENS), "conversation": self.pick([*LIVE, *ODD_CONVERSATIONS, "\ud800"])},
-                {"endpoint": "demo-async"}, {},
-            ])  # fmt: skip
+            event["queryStringParameters"] = self.pick(
+                [
+                    {"endpoint": self.pick(TOKENS), "conversation": self.pick([*LIVE, *ODD_CONVERSATIONS, "\ud800"])},
+                    {"endpoint": "demo-async"},
+                    {},
+                ]
+            )
         else:
             event["body"] = self.pick([None, "", "ping", self.text(self.value()), "\ud800"])
         return event
@@ -379,8 +397,14 @@ def test_no_request_to_any_route_gets_a_5xx(everything: dict[str, Any], turn_que
         failures.extend(item["itemIdentifier"] for item in result.get("batchItemFailures", []))
         return result
 
-    poller = SqsPoller(queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-                       invoke=dispatch, region="eu-central-1")  # fmt: skip
+    poller = SqsPoller(
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=dispatch,
+        region="eu-central-1",
+    )
     sqs = boto3.client("sqs")
     statuses: Counter[tuple[str, int]] = Counter()
     for number in range(REQUESTS):

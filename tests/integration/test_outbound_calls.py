@@ -64,8 +64,12 @@ def app(sessions_table: str, standin: DialoutStandIn, tmp_path: Path, monkeypatc
     monkeypatch.setenv("SESSIONS_TABLE", sessions_table)
     monkeypatch.setenv("AGENT_DIR", str(agent))
     ssm = boto3.client("ssm")
-    for name, value in {"bot-token": "t", "dialout-api-key": KEY, "dialout-client-id": standin.client_id,
-                        "dialout-client-secret": standin.client_secret}.items():  # fmt: skip
+    for name, value in {
+        "bot-token": "t",
+        "dialout-api-key": KEY,
+        "dialout-client-id": standin.client_id,
+        "dialout-client-secret": standin.client_secret,
+    }.items():
         ssm.put_parameter(Name=f"/audiocodes-endpoint/calls/{name}", Value=value, Type="SecureString", Overwrite=True)
     parameters.clear_caches()
     runtime.cache_clear()
@@ -102,8 +106,13 @@ def published(queue: str) -> list[dict[str, Any]]:
 def send(app: Any, method: str, path: str, body: Any = None, *, key: str | None = KEY, raw: bytes | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, Any]:  # fmt: skip
     url = urlsplit(path)
-    all_headers = {"content-type": "application/json", "Host": "api.example.com", "x-forwarded-proto": "https",
-                   **({"x-api-key": key} if key else {}), **(headers or {})}  # fmt: skip
+    all_headers = {
+        "content-type": "application/json",
+        "Host": "api.example.com",
+        "x-forwarded-proto": "https",
+        **({"x-api-key": key} if key else {}),
+        **(headers or {}),
+    }
     data = raw if raw is not None else json.dumps(body).encode() if body is not None else b""
     event = http_event(method, url.path, query=url.query, headers=all_headers, body=data)
     result = app.lambda_handler(event, FakeLambdaContext())
@@ -150,8 +159,10 @@ def test_a_call_is_placed_with_the_endpoint_s_dialout_settings_and_its_history_r
     # The notifyUrl is on the host and scheme the request came in on, with an unguessable per-call token
     notify = urlsplit(request["notifyUrl"])
     assert (notify.scheme, notify.netloc, notify.path) == (
-        "https", "api.example.com", f"/outbound/calls/calls/{answer['id']}/status"
-    )  # fmt: skip
+        "https",
+        "api.example.com",
+        f"/outbound/calls/calls/{answer['id']}/status",
+    )
     assert len(notify.query.removeprefix("token=")) >= 40
     status, call = send(app, "GET", f"/outbound/calls/calls/{answer['id']}")
     assert status == 200 and call["target"] == "+493012345678" and call["metadata"]["customer"] == "C-42"
@@ -291,5 +302,11 @@ def test_aws_requests_per_call_are_one_write_per_status_and_one_event(app, stand
     # Placing: the record, the initiated status and its event; each callback: read, append, event
     # (the API key is a cached SSM parameter after the first request).
     calls = [m for m in made if not m.startswith("ssm:")]
-    assert calls == ["dynamodb:PutItem", "dynamodb:UpdateItem", "events:PutEvents",
-                     "dynamodb:GetItem", "dynamodb:UpdateItem", "events:PutEvents"]  # fmt: skip
+    assert calls == [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "events:PutEvents",
+    ]

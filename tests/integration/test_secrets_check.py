@@ -59,7 +59,9 @@ def test_flags_references_the_functions_may_not_read_and_adds_the_customer_key(a
     findings = secrets_check.check(tmp_path, kms_key_id="arn:aws:kms:eu-central-1:123456789012:key/k")
 
     # Then the first is outside the policy's path, the second missing, with the key in its command
-    assert [(f.field, f.status) for f in findings] == [("bot_token", "outside audiocodes-endpoint/"),
-                                                      ("inject_api_key", "missing")]  # fmt: skip
+    assert [(f.field, f.status) for f in findings] == [
+        ("bot_token", "outside audiocodes-endpoint/"),
+        ("inject_api_key", "missing"),
+    ]
     assert "--kms-key-id arn:aws:kms:eu-central-1:123456789012:key/k" in findings[1].fix
     assert findings[1].fix.startswith("aws secretsmanager create-secret --name audiocodes-endpoint/x")

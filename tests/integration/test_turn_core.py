@@ -127,8 +127,12 @@ def test_past_the_line_limit_a_request_is_refused_with_503_and_retry_after(call,
 
     def send(n: int) -> None:
         headers: dict[str, str] = {}
-        status, body = post(call, activity("event", name="playFinished", value={"n": n}), answer_headers=headers,
-                            context=Context(60_000))  # fmt: skip
+        status, body = post(
+            call,
+            activity("event", name="playFinished", value={"n": n}),
+            answer_headers=headers,
+            context=Context(60_000),
+        )
         answers.append((status, body, headers))
 
     waiters = [threading.Thread(target=send, args=(n,)) for n in range(3)]
@@ -171,7 +175,9 @@ def test_a_turn_that_would_outlive_its_invocation_fails_closed_and_is_saved(call
     # before Lambda would stop it, and that is saved
     assert status == 200
     assert [a.get("text") or a.get("name") for a in body["activities"]][-2:] == [
-        "Sorry, something went wrong on our side. Let me put you through to one of our team.", "transfer"]  # fmt: skip
+        "Sorry, something went wrong on our side. Let me put you through to one of our team.",
+        "transfer",
+    ]
     assert context.get_remaining_time_in_millis() > 0
     item = stored(sessions_table)
     assert int(item["version"]["N"]) == version + 1 and json.loads(item["state"]["S"])["flow_state"]["ended"]

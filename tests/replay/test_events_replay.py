@@ -195,9 +195,13 @@ def test_replaying_the_async_call_gives_the_expected_answers_and_frames(
 
     # When the event source mapping delivers that work to the dispatcher, and then the socket closes
     mapping = SqsPoller(
-        queue_url=turn_queue["url"], queue_arn=turn_queue["arn"], batch_size=10, reports_failures=True,
-        invoke=lambda batch: functions["dispatcher"].lambda_handler(batch, FakeLambdaContext()), region="eu-central-1",
-    )  # fmt: skip
+        queue_url=turn_queue["url"],
+        queue_arn=turn_queue["arn"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda batch: functions["dispatcher"].lambda_handler(batch, FakeLambdaContext()),
+        region="eu-central-1",
+    )
     assert functions["dispatcher"].lambda_handler(mapping.event(messages), FakeLambdaContext()) == {
         "batchItemFailures": []
     }

@@ -54,8 +54,13 @@ def verifier(clock: Clock, fetches: list[str]) -> BotAuthenticator:
 
 
 def settings(local: LocalIssuer, **overrides) -> OAuth2Settings:
-    values = {"issuer": local.url, "audience": "audiocodes-endpoint", "scopes": ["bot-api"],
-              "jwks_url": f"{local.url}/jwks.json", **overrides}  # fmt: skip
+    values = {
+        "issuer": local.url,
+        "audience": "audiocodes-endpoint",
+        "scopes": ["bot-api"],
+        "jwks_url": f"{local.url}/jwks.json",
+        **overrides,
+    }
     return OAuth2Settings.model_validate(values)
 
 

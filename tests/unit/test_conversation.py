@@ -179,7 +179,12 @@ def test_activities_past_the_deadline_are_not_run_the_call_fails_closed_and_is_s
     answer = conversations.handle(ENDPOINT, "c1", [say(f"m{i}", f"id-{i}") for i in range(5)], deadline=deadline)
     # Then those that fit ran, the next one ended the call with an apology, and the rest ran nothing
     assert [a.get("text") or a.get("name") for a in answer] == [
-        "You said: m0", "You said: m1", "You said: m2", ENDPOINT.apology_text, "hangup"]  # fmt: skip
+        "You said: m0",
+        "You said: m1",
+        "You said: m2",
+        ENDPOINT.apology_text,
+        "hangup",
+    ]
     session = store.get("demo", "c1")
     assert session.flow_state["ended"] and session.lease is None and session.execution == 4
 

@@ -28,16 +28,24 @@ def _shape(value: Any) -> Any:
 
 def _without_header_names(event: dict[str, Any]) -> dict[str, Any]:
     """Header and query names differ between a sample and a live request; their presence does not."""
-    return {key: "present" if key.startswith(("headers", "multiValue", "queryString")) else value
-            for key, value in event.items()}  # fmt: skip
+    return {
+        key: "present" if key.startswith(("headers", "multiValue", "queryString")) else value
+        for key, value in event.items()
+    }
 
 
 def test_connect_events_have_the_documented_shape() -> None:
     documented = _load("websocket/connect.json")
     built = websocket_event(
-        "$connect", "CONNECT", "abc=", stage="live", domain="127.0.0.1:1", connected_at=1,
-        headers=[("Authorization", "Bearer t"), ("Host", "127.0.0.1:1")], query="endpoint=e&conversation=c",
-    )  # fmt: skip
+        "$connect",
+        "CONNECT",
+        "abc=",
+        stage="live",
+        domain="127.0.0.1:1",
+        connected_at=1,
+        headers=[("Authorization", "Bearer t"), ("Host", "127.0.0.1:1")],
+        query="endpoint=e&conversation=c",
+    )
     assert _shape(_without_header_names(built)) == _shape(_without_header_names(documented))
     assert built["queryStringParameters"] == {"endpoint": "e", "conversation": "c"}
     assert built["headers"]["Authorization"] == "Bearer t"  # WebSocket events keep the header's case
@@ -55,8 +63,19 @@ def test_disconnect_events_have_the_documented_shape() -> None:
 def test_sqs_events_have_the_documented_shape() -> None:
     documented = _load("dispatcher/turns.json")
     record = documented["Records"][0]
-    poller = SqsPoller(queue_url="u", queue_arn=record["eventSourceARN"], batch_size=10, reports_failures=True,
-                       invoke=lambda event: None, region="eu-central-1")  # fmt: skip
-    received = {"MessageId": record["messageId"], "ReceiptHandle": record["receiptHandle"], "Body": record["body"],
-                "Attributes": record["attributes"], "MD5OfBody": record["md5OfBody"]}  # fmt: skip
+    poller = SqsPoller(
+        queue_url="u",
+        queue_arn=record["eventSourceARN"],
+        batch_size=10,
+        reports_failures=True,
+        invoke=lambda event: None,
+        region="eu-central-1",
+    )
+    received = {
+        "MessageId": record["messageId"],
+        "ReceiptHandle": record["receiptHandle"],
+        "Body": record["body"],
+        "Attributes": record["attributes"],
+        "MD5OfBody": record["md5OfBody"],
+    }
     assert poller.event([received]) == {"Records": [record]}

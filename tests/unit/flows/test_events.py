@@ -85,15 +85,23 @@ def test_disconnect_runs_the_cleanup_path_and_sends_nothing(tmp_path: Path) -> N
     agent = build_agent(tmp_path, FLOW)
     engine = FlowEngine(agent)
     state = engine.run_turn(
-        "main", FlowState(), FlowInput(userId="u", sessionId="s", URLToken="t", kind="event", event="start"),
-        {}, lambda _a: None, LOCAL,
-    ).state  # fmt: skip
+        "main",
+        FlowState(),
+        FlowInput(userId="u", sessionId="s", URLToken="t", kind="event", event="start"),
+        {},
+        lambda _a: None,
+        LOCAL,
+    ).state
     emitted: list[Activity] = []
     # When the caller hangs up
     inp = FlowInput(
-        userId="u", sessionId="s", URLToken="t", kind="event", event="disconnect",
+        userId="u",
+        sessionId="s",
+        URLToken="t",
+        kind="event",
+        event="disconnect",
         value={"reasonCode": "client-disconnected", "reason": "Caller hung up"},
-    )  # fmt: skip
+    )
     result = engine.run_turn("main", state, inp, {}, emitted.append, LOCAL)
     # Then the path ran (context set) but emit was never called and no outputs are returned
     assert emitted == [] and result.outputs == []

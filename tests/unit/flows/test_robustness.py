@@ -30,9 +30,13 @@ def _waiting_at_menu() -> tuple[FlowState, dict[str, Any]]:
     state, context = FlowState(), {"call": {"numberMetaData": {"country": "DE"}}}
     for fields in ({"kind": "event", "event": "start"}, {"text": "yes"}):
         result = ENGINE.run_turn(
-            "main", state, FlowInput(userId="u", sessionId="s", URLToken="t", **fields), context, lambda a: None,
+            "main",
+            state,
+            FlowInput(userId="u", sessionId="s", URLToken="t", **fields),
+            context,
+            lambda a: None,
             OPTIONS,
-        )  # fmt: skip
+        )
         state, context = result.state, result.context
     return state, context
 

@@ -35,8 +35,12 @@ def test_the_llm_connector_classifies_with_the_agents_intents_as_examples():
 
 
 def test_an_unknown_intent_a_low_score_or_a_failing_model_give_no_intent():
-    replies = [Reply(['{"intent": "launch_rocket", "score": 0.99}']), Reply(['{"intent": "balance", "score": 0.3}']),
-               Reply(status=500), Reply(["not json at all"])]  # fmt: skip
+    replies = [
+        Reply(['{"intent": "launch_rocket", "score": 0.99}']),
+        Reply(['{"intent": "balance", "score": 0.3}']),
+        Reply(status=500),
+        Reply(["not json at all"]),
+    ]
     with model_server(*replies) as server:
         connector = connector_for(llm_nlu(server, threshold=0.5), None, ROOT / "agent")
         results = [connector.recognize("words", None) for _ in replies]

@@ -2,13 +2,11 @@ import io
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import boto3
 import pytest
 
 from audiocodes_devtools.analytics_cli import main
-from audiocodes_devtools.template import load_template
 from audiocodes_endpoint.adapters.aws.analytics_store import INDEX, DynamoDBAnalyticsStore
 from audiocodes_endpoint.config.data_protection import DataProtectionSettings
 from audiocodes_endpoint.features.analytics import (
@@ -22,12 +20,10 @@ from audiocodes_endpoint.features.analytics import (
 )
 from audiocodes_endpoint.observability.masking import MASK
 from tests.fakes.analytics_store import InMemoryAnalyticsStore
+from tests.unit.settings_features.test_analytics_store_contract import record_calls
 
-HERE = Path(__file__).parent
-ROOT = HERE.parents[2]
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 DAY = 86_400
-TABLE = "analytics-test"
 
 TURN = TurnRecord(
     endpoint="demo",
@@ -47,10 +43,8 @@ TURN = TurnRecord(
 
 
 @pytest.fixture
-def table(aws):
-    spec = load_template(HERE / "analytics_table.yaml").dynamodb_tables()["AnalyticsTable"]
-    boto3.client("dynamodb").create_table(**spec.create_table_kwargs(TABLE))
-    return TABLE
+def table(analytics_table):
+    return analytics_table
 
 
 @pytest.fixture
@@ -177,22 +171,6 @@ def test_each_turn_costs_exactly_one_put_item(store, clock):
     assert calls == ["PutItem", "PutItem", "PutItem"]
 
 
-def test_a_transcript_comes_back_in_turn_order_and_a_retried_turn_is_not_duplicated(store, clock):
-    analytics = Analytics(store, DataProtectionSettings(store_transcripts=True, mask_ip=False), clock)
-    for turn in (10, 2, 9, 1, 2):
-        analytics.record_turn(replace(TURN, turn=turn, started_at=NOW + turn))
-    records = store.transcript("demo", "conv-1")
-    assert [r.turn for r in records] == [1, 2, 9, 10]
-    assert records[1] == replace(TURN, turn=2, started_at=NOW + 2, expires_at=int(NOW) + 30 * DAY)
-
-
-def test_expired_records_are_not_read_even_before_dynamodb_deletes_them(store, clock):
-    Analytics(store, DataProtectionSettings(retention_days=1), clock).record_turn(TURN)
-    clock.now = NOW + DAY + 1
-    assert store.transcript("demo", "conv-1") == []
-    assert list(store.endpoint_turns("demo")) == []
-
-
 def test_the_summary_index_holds_no_transcript_text(store, clock, table):
     Analytics(store, DataProtectionSettings(store_transcripts=True), clock).record_turn(TURN)
     items = boto3.client("dynamodb").query(
@@ -203,63 +181,6 @@ def test_the_summary_index_holds_no_transcript_text(store, clock, table):
     )["Items"]
     assert len(items) == 1
     assert "caller_text" not in items[0] and "bot_text" not in items[0]
-
-
-def record_calls(analytics):
-    """Three calls on ``demo``: transferred, hung up by the bot, hung up by the caller; plus noise."""
-
-    def turn(conversation, number, at, **fields):
-        analytics.record_turn(TurnRecord("demo", conversation, number, NOW + at, **fields))
-
-    turn("a", 1, 0, input_type="event", event="start", latency_ms=100)
-    turn("a", 2, 10, intent="pay", intent_score=0.9, latency_ms=200)
-    turn("a", 3, 20, intent="agent", intent_score=0.8, latency_ms=300, outcome="transfer")
-    turn("a", 4, 30, input_type="disconnect", outcome="disconnect", outcome_detail="Transfer")
-    turn("b", 1, 100, input_type="event", event="start", latency_ms=100)
-    turn("b", 2, 110, intent="pay", intent_score=0.95, latency_ms=100, outcome="error")
-    turn("b", 3, 120, intent="goodbye", latency_ms=100, outcome="hangup", outcome_detail="completed")
-    turn("c", 1, 200, input_type="event", event="start", latency_ms=100)
-    turn("c", 2, 210, input_type="disconnect", outcome="disconnect", outcome_detail="Client Side")
-    analytics.record_turn(TurnRecord("other", "x", 1, NOW, intent="pay", outcome="transfer"))
-
-
-EXPECTED = Summary(
-    endpoint="demo",
-    calls=3,
-    turns=7,
-    transfers=1,
-    hangups=1,
-    caller_hangups=1,
-    errors=1,
-    average_turns=2.33,
-    average_latency_ms=142.9,
-    top_intents=[("pay", 2), ("agent", 1), ("goodbye", 1)],
-    disconnect_reasons=[("Transfer", 1), ("Client Side", 1)],
-)
-
-
-def test_summary_counts_calls_endings_turns_and_intents_of_one_endpoint(store, clock):
-    record_calls(Analytics(store, DataProtectionSettings(), clock))
-    assert summarize("demo", store.endpoint_turns("demo")) == EXPECTED
-
-
-def test_summary_can_start_at_a_time(store, clock):
-    record_calls(Analytics(store, DataProtectionSettings(), clock))
-    summary = summarize("demo", store.endpoint_turns("demo", since=NOW + 200))
-    assert (summary.calls, summary.turns, summary.caller_hangups, summary.top_intents) == (1, 1, 1, [])
-
-
-def test_the_in_memory_store_summarizes_like_dynamodb(clock):
-    store = InMemoryAnalyticsStore(clock)
-    record_calls(Analytics(store, DataProtectionSettings(), clock))
-    assert summarize("demo", store.endpoint_turns("demo")) == EXPECTED
-
-
-def test_transcript_only_records_stay_out_of_summaries(store, clock):
-    settings = DataProtectionSettings(collect_analytics=False, store_transcripts=True)
-    Analytics(store, settings, clock).record_turn(TURN)
-    assert list(store.endpoint_turns("demo")) == []
-    assert [r.caller_text for r in store.transcript("demo", "conv-1")] == [TURN.caller_text]
 
 
 def test_an_empty_endpoint_summarizes_to_zeros():
@@ -352,14 +273,3 @@ def test_cli_needs_a_table(monkeypatch, capsys):
         main(["summary", "demo"])
     assert exited.value.code == 2
     assert "pass --table or set ANALYTICS_TABLE" in capsys.readouterr().err
-
-
-# --- the template -------------------------------------------------------------------------------------
-
-
-def test_template_yaml_defines_the_analytics_table_exactly_as_proposed():
-    resources = load_template(ROOT / "template.yaml").body["Resources"]
-    if "AnalyticsTable" not in resources:
-        pytest.skip("AnalyticsTable is not in template.yaml yet (the lead adds it from analytics_table.yaml)")
-    proposed = load_template(HERE / "analytics_table.yaml").body["Resources"]["AnalyticsTable"]
-    assert resources["AnalyticsTable"] == proposed

@@ -172,10 +172,23 @@ class BotAuthenticator:
             return key_set
 
     def check_jwt(self, token: str, settings: OAuth2Settings) -> Verdict:
-        import jwt
-
         if len(token.encode()) > MAX_TOKEN_BYTES:
             return Verdict(False, "token too large")
+        signing = self._signing_key(token, settings)
+        if isinstance(signing, Verdict):
+            return signing
+        claims = _decoded(token, *signing, settings)
+        if isinstance(claims, Verdict):
+            return claims
+        missing = set(settings.scopes) - granted_scopes(claims)
+        if missing:
+            return Verdict(False, f"missing scope {sorted(missing)[0][:64]!r}")
+        return Verdict(True)
+
+    def _signing_key(self, token: str, settings: OAuth2Settings) -> tuple[Any, str] | Verdict:
+        """The issuer's key the token's header names and the accepted algorithm it declares, or why not."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -190,32 +203,44 @@ class BotAuthenticator:
         key, declared = found
         if not algorithm.startswith(_KEY_TYPES[str(key.key_type)]) or declared not in (None, algorithm):
             return Verdict(False, "algorithm does not fit the key")
-        try:
-            claims = jwt.decode(
-                token,
-                key.key,
-                algorithms=[algorithm],
-                audience=settings.audience,
-                issuer=settings.issuer,
-                leeway=settings.leeway_seconds,
-                options={"require": ["exp", "iss", "aud"], "verify_signature": True},
-            )
-        except jwt.ExpiredSignatureError:
-            return Verdict(False, "expired")
-        except jwt.ImmatureSignatureError:
-            return Verdict(False, "not valid yet (nbf)")
-        except jwt.InvalidAudienceError:
-            return Verdict(False, "wrong audience")
-        except jwt.InvalidIssuerError:
-            return Verdict(False, "wrong issuer")
-        except jwt.MissingRequiredClaimError as error:
-            return Verdict(False, f"missing claim {error.claim}")
-        except jwt.InvalidTokenError as error:
-            return Verdict(False, f"invalid token ({type(error).__name__})")
-        missing = set(settings.scopes) - granted_scopes(claims)
-        if missing:
-            return Verdict(False, f"missing scope {sorted(missing)[0][:64]!r}")
-        return Verdict(True)
+        return key, algorithm
+
+
+def _decoded(token: str, key: Any, algorithm: str, settings: OAuth2Settings) -> dict[str, Any] | Verdict:
+    """The token's claims once its signature, expiry, audience and issuer check out, or why not."""
+    import jwt
+
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            leeway=settings.leeway_seconds,
+            options={"require": ["exp", "iss", "aud"], "verify_signature": True},
+        )
+    except jwt.InvalidTokenError as error:
+        return Verdict(False, _refusal(error))
+    return claims
+
+
+def _refusal(error: Exception) -> str:
+    """Why PyJWT refused a token, in the words the refusal log uses (the first matching kind wins)."""
+    import jwt
+
+    reasons = (
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not valid yet (nbf)"),
+        (jwt.InvalidAudienceError, "wrong audience"),
+        (jwt.InvalidIssuerError, "wrong issuer"),
+    )
+    reason = next((text for kind, text in reasons if isinstance(error, kind)), None)
+    if reason is not None:
+        return reason
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"missing claim {error.claim}"
+    return f"invalid token ({type(error).__name__})"
 
 
 def granted_scopes(claims: Mapping[str, Any]) -> set[str]:

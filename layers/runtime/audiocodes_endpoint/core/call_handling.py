@@ -45,8 +45,9 @@ def failure_activities(on_error: OnErrorSettings, apology_text: str, default_reg
     return [message(apology_text), event("hangup", activity_params={"hangupReason": "bot error"})]
 
 
-def flow_problems(flows: Mapping[str, Any], endpoint_name: str, default_region: str,
-                  events: Mapping[str, CallEventSettings]) -> list[str]:  # fmt: skip
+def flow_problems(
+    flows: Mapping[str, Any], endpoint_name: str, default_region: str, events: Mapping[str, CallEventSettings]
+) -> list[str]:
     """What an endpoint's settings and its region make wrong in the agent's flows: static national
     transfer targets that cannot be read in ``default_region``, ``call_events`` flows/nodes that
     do not exist. Checked when the Lambda loads the agent and by ``make validate``."""

@@ -217,7 +217,10 @@ class Conversations:
         expires_at = int(self.clock()) + endpoint.session.idle_seconds
         self.store.remember_connection(connection_id, endpoint.url_token, conversation, expires_at)
         # Outputs that waited can only go out once $connect has returned: queue their flush behind it.
-        queue.put(Work("flush", endpoint.url_token, conversation, {}), deduplication=connection_id)
+        queue.put(
+            Work(kind="flush", endpoint=endpoint.url_token, conversation=conversation, payload={}),
+            deduplication=connection_id,
+        )
 
     def socket_closed(self, connection_id: str, endpoint_for: Callable[[str], EndpointSettings | None]) -> None:
         """``$disconnect``: unbind the socket from its call, if the call and its endpoint still exist."""
@@ -244,7 +247,10 @@ class Conversations:
         session = self.require_live(endpoint, conversation)
         for activity in activities:
             payload = {"activity": activity.model_dump(mode="json"), "source_ip": source_ip}
-            queue.put(Work("activity", endpoint.url_token, conversation, payload), deduplication=activity.id)
+            queue.put(
+                Work(kind="activity", endpoint=endpoint.url_token, conversation=conversation, payload=payload),
+                deduplication=activity.id,
+            )
         self.queued(endpoint, conversation, activities)
         if session.outbox and session.connection_id is None:  # the socket is gone: this answer carries them
             return self.take_waiting(endpoint, conversation, deadline)
@@ -315,9 +321,14 @@ class Conversations:
 
         work = tuple(dict.fromkeys(activity.id for activity in activities))
         return self._with_session(
-            endpoint, conversation, work, turn, deadline=deadline, caller=known[0] if known else None,
+            endpoint,
+            conversation,
+            work,
+            turn,
+            deadline=deadline,
+            caller=known[0] if known else None,
             answered=answered if outlet is None else None,
-        )  # fmt: skip
+        )
 
     def inject(
         self,
@@ -340,15 +351,27 @@ class Conversations:
         def run(session: Session) -> TurnOutput:
             def make_input() -> FlowInput:
                 return FlowInput(
-                    text=text, data=with_number_metadata(session, dict(data or {})), userId=session.user_id,
-                    sessionId=session.conversation, URLToken=endpoint.url_token, kind="inject",
-                    event=None if text else "inject", execution=session.execution, inputId=injection_id,
-                )  # fmt: skip
+                    text=text,
+                    data=with_number_metadata(session, dict(data or {})),
+                    userId=session.user_id,
+                    sessionId=session.conversation,
+                    URLToken=endpoint.url_token,
+                    kind="inject",
+                    event=None if text else "inject",
+                    execution=session.execution,
+                    inputId=injection_id,
+                )
 
             return self.turns.run(
-                endpoint, self.services(endpoint), session, injection_id, make_input, outlet,
-                source_ip=source_ip, deadline=deadline,
-            )  # fmt: skip
+                endpoint,
+                self.services(endpoint),
+                session,
+                injection_id,
+                make_input,
+                outlet,
+                source_ip=source_ip,
+                deadline=deadline,
+            )
 
         return self._once(endpoint, conversation, injection_id, outlet, run, deadline)
 
@@ -497,10 +520,7 @@ class Conversations:
             else:
                 seen = store.get(token, conversation)
             claim = False
-            if seen is None or now >= seen.expires_at:
-                raise ConversationNotFound(conversation)
-            if seen.status == "ended":
-                raise _Ended(seen)
+            seen = _still_live(seen, conversation, now)
             if answered is not None and (answer := answered(seen)) is not None:
                 return answer
             copy_running = answered is not None and _running_elsewhere(seen, work, holder, now)
@@ -567,11 +587,20 @@ class Conversations:
         data: dict[str, Any] = dict(caller_input.parameters)
         if metadata is not None:
             data["numberMetaData"] = metadata
-            session.context["call"] = {**caller_input.parameters, "numberMetaData": metadata,
-                                       "direction": call_direction(caller_input.parameters)}  # fmt: skip
+            session.context["call"] = {
+                **caller_input.parameters,
+                "numberMetaData": metadata,
+                "direction": call_direction(caller_input.parameters),
+            }
             # Masked with the endpoint's data_protection.mask_logging (the default).
-            logger.info("call started", extra={"caller": caller_input.caller,
-                        "callee": caller_input.parameters.get("callee"), "country": metadata["country"]})  # fmt: skip
+            logger.info(
+                "call started",
+                extra={
+                    "caller": caller_input.caller,
+                    "callee": caller_input.parameters.get("callee"),
+                    "country": metadata["country"],
+                },
+            )
         else:
             data = with_number_metadata(session, data)
         return FlowInput(
@@ -588,6 +617,15 @@ class Conversations:
             confidence=caller_input.confidence,
             execution=session.execution,
         )
+
+
+def _still_live(seen: Session | None, conversation: str, now: float) -> Session:
+    """``seen``, if the call it is can still take work; else :class:`ConversationNotFound` or :class:`_Ended`."""
+    if seen is None or now >= seen.expires_at:
+        raise ConversationNotFound(conversation)
+    if seen.status == "ended":
+        raise _Ended(seen)
+    return seen
 
 
 def _running_elsewhere(session: Session, work: tuple[str, ...], holder: str, now: float) -> bool:

@@ -77,9 +77,17 @@ def accept(
     ):
         raise InjectionRefused(409, "session_ended", "the call has ended or expired")
     injection_id = str(uuid.uuid4())
-    payload = {"id": injection_id, "userId": request.userId, "text": request.text, "data": request.data,
-               "source_ip": source_ip}  # fmt: skip
-    runtime.queue.put(Work(kind, endpoint.url_token, request.sessionId, payload), deduplication=injection_id)
+    payload = {
+        "id": injection_id,
+        "userId": request.userId,
+        "text": request.text,
+        "data": request.data,
+        "source_ip": source_ip,
+    }
+    runtime.queue.put(
+        Work(kind=kind, endpoint=endpoint.url_token, conversation=request.sessionId, payload=payload),
+        deduplication=injection_id,
+    )
     count("Injects" if kind == "inject" else "Notifications")
     logger.info(f"{kind} accepted", extra={"injection_id": injection_id})
     return injection_id
@@ -106,8 +114,12 @@ def submit(
     """The 202 answer; with an ``Idempotency-Key``, a repeat gets the first answer (never queued twice)."""
     if not idempotency_key:
         return Accepted(id=accept(kind, endpoint, request, runtime, source_ip), kind=kind).model_dump()
-    call = {"key": f"{endpoint.url_token}/{kind}/{idempotency_key}", "kind": kind,
-            "request": request.model_dump(mode="json"), "source_ip": source_ip}  # fmt: skip
+    call = {
+        "key": f"{endpoint.url_token}/{kind}/{idempotency_key}",
+        "kind": kind,
+        "request": request.model_dump(mode="json"),
+        "source_ip": source_ip,
+    }
     try:
         return runtime.accept_once(call, lambda_context)
     except KeyReused:

@@ -245,17 +245,24 @@ class TurnRunner:
     ) -> TurnResult:
         """Run the endpoint's flow on the session's state and keep the state and context it leaves."""
         result = self.flows.run_turn(
-            endpoint.flow, FlowState.model_validate(session.flow_state), inp, session.context, emit,
+            endpoint.flow,
+            FlowState.model_validate(session.flow_state),
+            inp,
+            session.context,
+            emit,
             replace(turn_options(endpoint), deadline=stop_at),
-        )  # fmt: skip
+        )
         session.flow_state = result.state.model_dump(mode="json")
         session.context = result.context
         if result.recovered_from is not None:
             logger.warning(
                 "the node this call waited on changed in a deploy; the call took the recovery path",
-                extra={"waited_on": result.recovered_from, "agent_version_at_start": session.agent_version,
-                       "agent_version": getattr(self.flows, "version", "")},
-            )  # fmt: skip
+                extra={
+                    "waited_on": result.recovered_from,
+                    "agent_version_at_start": session.agent_version,
+                    "agent_version": getattr(self.flows, "version", ""),
+                },
+            )
             count("FlowRecoveries")
         return result
 

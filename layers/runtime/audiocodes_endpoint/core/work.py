@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 WorkKind = Literal["activity", "flush", "inject", "notify"]
 
 
-@dataclass(frozen=True)
-class Work:
-    """One unit for the dispatcher: a caller activity, a flush after (re)connect, an inject or a notify."""
+class Work(BaseModel):
+    """One unit for the dispatcher: a caller activity, a flush after (re)connect, an inject or a notify.
+
+    The turn queue's message body, as compact JSON (``model_dump_json``); the dispatcher's batch
+    processor parses it back with Powertools' Parser (``functions/dispatcher``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: WorkKind
     endpoint: str
     conversation: str
     payload: dict[str, Any]
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": self.kind, "endpoint": self.endpoint, "conversation": self.conversation, "payload": self.payload},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Work:
-        data = json.loads(text)
-        return cls(
-            kind=data["kind"], endpoint=data["endpoint"], conversation=data["conversation"], payload=data["payload"]
-        )
 
 
 class WorkQueue(Protocol):

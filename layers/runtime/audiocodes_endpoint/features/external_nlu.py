@@ -148,8 +148,11 @@ def _coerce(value: Any) -> NluResult:
         unknown = set(value) - {"intent", "score", "slots"}
         if unknown:
             raise ValueError(f"unexpected keys {sorted(unknown)}")
-        return NluResult(value.get("intent"), float(value.get("score", 1.0 if value.get("intent") else 0.0)),
-                         dict(value.get("slots") or {}))  # fmt: skip
+        return NluResult(
+            value.get("intent"),
+            float(value.get("score", 1.0 if value.get("intent") else 0.0)),
+            dict(value.get("slots") or {}),
+        )
     raise TypeError(f"returned {type(value).__name__}, expected a dict, an NluResult or None")
 
 

@@ -191,9 +191,14 @@ class Transformers:
         if not self.enabled("handle_execution_finished"):
             return outputs
         return self._run(
-            "handle_execution_finished", _activities_or_none, outputs, storage,
-            outputs=outputs, userId=userId, sessionId=sessionId,
-        )  # fmt: skip
+            "handle_execution_finished",
+            _activities_or_none,
+            outputs,
+            storage,
+            outputs=outputs,
+            userId=userId,
+            sessionId=sessionId,
+        )
 
     def handle_inject(
         self, body: Any, headers: Mapping[str, str] | None = None, raw_body: str | None = None

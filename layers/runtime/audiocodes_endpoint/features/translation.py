@@ -172,8 +172,12 @@ class Translator:
         language = _changed_language(value) or _changed_language(parameters)
         if not language or not self.settings.enabled:
             return dict(state)
-        return {**{k: v for k, v in state.items() if k != "votes"}, "language": translate_code(language),
-                "last": translate_code(language), "source": "vaic"}  # fmt: skip
+        return {
+            **{k: v for k, v in state.items() if k != "votes"},
+            "language": translate_code(language),
+            "last": translate_code(language),
+            "source": "vaic",
+        }
 
     def _segments(self, text: str) -> list[tuple[str, bool]]:
         """(part, verbatim) pieces of ``text``; verbatim parts are sent as they are, markers removed."""

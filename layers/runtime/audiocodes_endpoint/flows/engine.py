@@ -264,8 +264,12 @@ class FlowEngine:
         node = self._waiting_node(waiting)
         if node is not None and node.kind == waiting.get("kind"):
             return None
-        return {"flow": waiting.get("flow"), "node": waiting.get("node"), "kind": waiting.get("kind"),
-                "now": node.kind if node is not None else None}  # fmt: skip
+        return {
+            "flow": waiting.get("flow"),
+            "node": waiting.get("node"),
+            "kind": waiting.get("kind"),
+            "now": node.kind if node is not None else None,
+        }
 
     def _recover(self, state: FlowState, entry: str, stale: dict[str, Any]) -> _Start:
         """The documented recovery (README, "Deploys during live calls"): the waiting flow's own
@@ -310,42 +314,61 @@ class FlowEngine:
         flow_name, step, steps = start.flow, start.step, 0
         while True:
             if isinstance(step, Next) and step.node is None:
-                if start.snapshot is not None and len(state.stack) <= start.base:
-                    state.waiting, state.stack = start.snapshot
+                resumed = self._out_of_nodes(state, start)
+                if resumed is None:
                     return
-                if state.stack:
-                    frame = state.stack.pop()
-                    flow_name, step = str(frame["flow"]), Next(frame.get("node"))
-                    continue
-                state.waiting = {"kind": "idle"}
-                return
-            if isinstance(step, Next):
-                turn.options.remaining()  # no node starts past the request's deadline
+                flow_name, step = resumed
+            elif isinstance(step, Next):
                 steps += 1
-                if steps > turn.options.max_steps:
-                    message = (
-                        f"flow {flow_name!r}: more than {turn.options.max_steps} steps in one turn "
-                        f"(a loop without a question?), last at node {step.node!r}"
-                    )
-                    raise FlowError(message, log_safe=message)
-                step = self._run_node(turn, flow_name, str(step.node))
-            elif isinstance(step, Jump):
-                turn.ask_for(self._events.get(step.flow, ()))  # entering a flow that handles more events
-                flow_name, step = step.flow, Next(step.node or self._flow(step.flow).start)
-            elif isinstance(step, Call):
-                if len(state.stack) >= MAX_CALL_DEPTH:
-                    message = f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}"
-                    raise FlowError(message, log_safe=message)
-                state.stack.append({"flow": flow_name, "node": step.returns_to})
-                turn.ask_for(self._events.get(step.flow, ()))
-                flow_name, step = step.flow, Next(self._flow(step.flow).start)
-            elif isinstance(step, Wait):
-                state.waiting = {**step.data, "flow": flow_name, "node": turn.node_id}
-                return
-            elif isinstance(step, End):
-                state.ended, state.stack = True, []
-                state.waiting = {**step.waiting, "flow": flow_name, "node": turn.node_id} if step.waiting else None
-                return
+                step = self._next_node(turn, flow_name, str(step.node), steps)
+            else:
+                moved = self._move(turn, state, flow_name, step)
+                if moved is None:
+                    return
+                flow_name, step = moved
+
+    def _out_of_nodes(self, state: FlowState, start: _Start) -> tuple[str, Step] | None:
+        """Where a flow that ran out of nodes goes on: back into the flow that called it; else the turn
+        ends idle, or (a handler that ran dry) where the conversation was before the handler."""
+        if start.snapshot is not None and len(state.stack) <= start.base:
+            state.waiting, state.stack = start.snapshot
+            return None
+        if state.stack:
+            frame = state.stack.pop()
+            return str(frame["flow"]), Next(frame.get("node"))
+        state.waiting = {"kind": "idle"}
+        return None
+
+    def _next_node(self, turn: Turn, flow_name: str, node_id: str, steps: int) -> Step:
+        turn.options.remaining()  # no node starts past the request's deadline
+        if steps > turn.options.max_steps:
+            message = (
+                f"flow {flow_name!r}: more than {turn.options.max_steps} steps in one turn "
+                f"(a loop without a question?), last at node {node_id!r}"
+            )
+            raise FlowError(message, log_safe=message)
+        return self._run_node(turn, flow_name, node_id)
+
+    def _move(
+        self, turn: Turn, state: FlowState, flow_name: str, step: Jump | Call | Wait | End
+    ) -> tuple[str, Step] | None:
+        """Follow a step that leaves the node sequence: into another flow, or out of the turn (None)."""
+        if isinstance(step, Jump):
+            turn.ask_for(self._events.get(step.flow, ()))  # entering a flow that handles more events
+            return step.flow, Next(step.node or self._flow(step.flow).start)
+        if isinstance(step, Call):
+            if len(state.stack) >= MAX_CALL_DEPTH:
+                message = f"flow {flow_name!r}: calls nested deeper than {MAX_CALL_DEPTH}"
+                raise FlowError(message, log_safe=message)
+            state.stack.append({"flow": flow_name, "node": step.returns_to})
+            turn.ask_for(self._events.get(step.flow, ()))
+            return step.flow, Next(self._flow(step.flow).start)
+        if isinstance(step, Wait):
+            state.waiting = {**step.data, "flow": flow_name, "node": turn.node_id}
+            return None
+        state.ended, state.stack = True, []
+        state.waiting = {**step.waiting, "flow": flow_name, "node": turn.node_id} if step.waiting else None
+        return None
 
     def _run_node(self, turn: Turn, flow_name: str, node_id: str) -> Step:
         node = self._flow(flow_name).nodes.get(node_id)

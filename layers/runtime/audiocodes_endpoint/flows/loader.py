@@ -247,6 +247,14 @@ class _FlowChecker:
         return f"{_show(self.path)}:{line}: node {node_id!r} ({node.kind}){field_part}"
 
     def run(self) -> None:
+        self._check_header()
+        for node_id, node in self.flow.nodes.items():
+            self._check_node(node_id, node)
+        if not self.errors:
+            self._reachability()
+
+    def _check_header(self) -> None:
+        """The flow's name, ``start`` and its event and intent handlers."""
         flow, nodes = self.flow, self.flow.nodes
         if not _is_name(self.name):
             self.errors.append(f"{_show(self.path)}: flow name {self.name!r} (the file name) must be an identifier")
@@ -265,18 +273,16 @@ class _FlowChecker:
                 self.errors.append(f"{self._where(['intents', intent])}: no intent named {intent!r} in intents.yaml")
             if target not in nodes:
                 self.errors.append(f"{self._where(['intents', intent])}: no node {target!r} in this flow")
-        for node_id, node in nodes.items():
-            for field_path, target in node.edges():
-                if target not in nodes:
-                    self.errors.append(
-                        f"{self._where(field_path.split('.'), node_id)}: no node {target!r} in this flow"
-                    )
-            for field_name, problem in node.check(self.refs):
-                self.errors.append(f"{self._where(field_name.split('.'), node_id)}: {problem}")
-            for loc, problem in _template_problems(node, self.templates):
-                self.errors.append(f"{self._where(loc, node_id)}: {problem}")
-        if not self.errors:
-            self._reachability()
+
+    def _check_node(self, node_id: str, node: NodeBase) -> None:
+        """A node's edges lead somewhere, its fields check out, its templates compile."""
+        for field_path, target in node.edges():
+            if target not in self.flow.nodes:
+                self.errors.append(f"{self._where(field_path.split('.'), node_id)}: no node {target!r} in this flow")
+        for field_name, problem in node.check(self.refs):
+            self.errors.append(f"{self._where(field_name.split('.'), node_id)}: {problem}")
+        for loc, problem in _template_problems(node, self.templates):
+            self.errors.append(f"{self._where(loc, node_id)}: {problem}")
 
     def _reachability(self) -> None:
         roots = {self.flow.start, *self.flow.events.values(), *self.flow.intents.values()}
@@ -309,27 +315,39 @@ def _template_problems(
         loc = [*prefix, info.alias or name]
         kind = _marker(info.metadata) or _marker_in(info.annotation)
         if kind is not None:
-            try:
-                if kind == EXPRESSION:
-                    templates.compile_expression(value)
-                elif kind == TEXT:
-                    for text in _texts(value):
-                        templates.compile_text(text)
-                else:
-                    templates.compile_data(value)
-            except Exception as error:  # jinja2.TemplateSyntaxError and friends
-                yield loc, f"bad template: {getattr(error, 'message', None) or error}"
+            problem = _compile_problem(templates, kind, value)
+            if problem is not None:
+                yield loc, problem
             continue
-        children: list[tuple[Any, Any]] = []
-        if isinstance(value, BaseModel):
-            children = [((), value)]
-        elif isinstance(value, list | tuple):
-            children = [((index,), item) for index, item in enumerate(value)]
-        elif isinstance(value, dict):
-            children = [((key,), item) for key, item in value.items()]
-        for sub, child in children:
+        for sub, child in _children(value):
             if isinstance(child, BaseModel) and not isinstance(child, NodeBase):
                 yield from _template_problems(child, templates, (*loc, *sub))
+
+
+def _compile_problem(templates: Templates, kind: TemplateKind, value: Any) -> str | None:
+    """Why a field's template (expression, text or data) does not compile, or None."""
+    try:
+        if kind == EXPRESSION:
+            templates.compile_expression(value)
+        elif kind == TEXT:
+            for text in _texts(value):
+                templates.compile_text(text)
+        else:
+            templates.compile_data(value)
+    except Exception as error:  # jinja2.TemplateSyntaxError and friends
+        return f"bad template: {getattr(error, 'message', None) or error}"
+    return None
+
+
+def _children(value: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """The values inside a model, list, tuple or dict field, each with its step in the location."""
+    if isinstance(value, BaseModel):
+        return [((), value)]
+    if isinstance(value, list | tuple):
+        return [((index,), item) for index, item in enumerate(value)]
+    if isinstance(value, dict):
+        return [((key,), item) for key, item in value.items()]
+    return []
 
 
 def _marker(metadata: Sequence[Any]) -> TemplateKind | None:

@@ -11,14 +11,33 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from audiocodes_endpoint.observability.masking import install_log_masking, set_log_masking
+from audiocodes_endpoint.observability.masking import log_masking, mask_log_record, masked_traceback, set_log_masking
 
-logger = Logger()
+
+class MaskingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter, masking caller data while ``masking.log_masking()`` is on: each
+    line as it is serialized, and every message in a traceback (frames are kept: they say where).
+
+    Given to the Logger when it is built (Powertools' "bring your own formatter"): a serializer
+    alone (``Logger(json_serializer=...)``) sees a traceback only as text, too late to drop its
+    messages and keep its frames.
+    """
+
+    def serialize(self, log: Any) -> str:
+        return super().serialize(mask_log_record(log) if log_masking() else log)
+
+    def formatException(self, exc_info: Any) -> str:
+        if log_masking() and isinstance(exc_info, tuple) and isinstance(exc_info[1], BaseException):
+            return masked_traceback(exc_info[1])
+        return str(super().formatException(exc_info))
+
+
+# Masked until the endpoint (and its data-protection settings) is known: set_log_masking's default.
+logger = Logger(logger_formatter=MaskingFormatter())
 metrics = Metrics()
-# Masked until the endpoint (and its data-protection settings) is known.
-install_log_masking(logger, enabled=True)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

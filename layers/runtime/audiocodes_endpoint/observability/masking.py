@@ -1,8 +1,9 @@
 """Log masking: no caller data in a log line (Cognigy's "Data Protection & Analytics", ``mask_logging``).
 
-Log masking hooks the Powertools formatter's JSON serializer, the one place every log line passes
-after the message, the ``extra`` keys, the appended keys and the exception text are put together;
-so nothing logged through the Logger (or its child loggers) escapes it. Values under keys that
+The Logger's formatter (:class:`~audiocodes_endpoint.observability.MaskingFormatter`) masks a line as
+it serializes it, the one place every log line passes after the message, the ``extra`` keys, the
+appended keys and the exception text are put together; so nothing logged through the Logger (or its
+child loggers) escapes it. Values under keys that
 carry caller content (:data:`SENSITIVE_KEYS`) are replaced whole; every other string is scanned for
 phone numbers (:func:`mask_phone_numbers`). The replacement is ``*****``, the string Powertools'
 ``DataMasking().erase`` uses. ``DataMasking`` itself is not used on this path: it compiles JSONPath
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -137,36 +138,3 @@ def masked_traceback(error: BaseException) -> str:
         parts.extend(traceback.format_list(traceback.extract_tb(item.__traceback__)))
         parts.append(f"{type(item).__qualname__}: {loggable_message(item)}\n")
     return "".join(parts).rstrip("\n")
-
-
-class _MaskingSerializer:
-    """Wraps the formatter's serializer: masks each line while :func:`log_masking` is on."""
-
-    def __init__(self, serialize: Callable[[dict[str, Any]], str]) -> None:
-        self.unmasked = serialize
-
-    def __call__(self, log: dict[str, Any]) -> str:
-        return self.unmasked(mask_log_record(log) if _masking.get() else log)
-
-
-def install_log_masking(logger: Any, enabled: bool) -> None:
-    """Mask caller data in every line ``logger`` (a Powertools ``Logger``) writes, or stop masking.
-
-    Cheap and idempotent: the serializer and the exception formatter are wrapped once, later calls
-    only set this invocation's switch (:func:`set_log_masking`).
-    """
-    formatter = logger.registered_formatter
-    serializer = getattr(formatter, "json_serializer", None)
-    if serializer is None:
-        raise TypeError("install_log_masking needs a Powertools JSON formatter (json_serializer)")
-    if not isinstance(serializer, _MaskingSerializer):
-        formatter.json_serializer = _MaskingSerializer(serializer)
-        unmasked_exception = formatter.formatException
-
-        def format_exception(exc_info: Any) -> str:
-            if _masking.get() and isinstance(exc_info, tuple) and isinstance(exc_info[1], BaseException):
-                return masked_traceback(exc_info[1])
-            return str(unmasked_exception(exc_info))
-
-        formatter.formatException = format_exception
-    set_log_masking(enabled)

@@ -108,21 +108,23 @@ class BedrockProvider:
         return events
 
 
+STREAM_ERRORS = (
+    "internalServerException",
+    "modelStreamErrorException",
+    "throttlingException",
+    "validationException",
+    "serviceUnavailableException",
+)
+
+
 def _events(stream: Any) -> Iterator[StreamEvent]:
     tools: dict[int, dict[str, Any]] = {}
     stop_reason = "end_turn"
     for event in stream:
         if "contentBlockStart" in event:
-            start = event["contentBlockStart"]
-            use = start.get("start", {}).get("toolUse")
-            if use:
-                tools[start["contentBlockIndex"]] = {"id": use["toolUseId"], "name": use["name"], "input": ""}
+            _tool_started(event["contentBlockStart"], tools)
         elif "contentBlockDelta" in event:
-            delta = event["contentBlockDelta"]
-            if "text" in delta["delta"]:
-                yield TextDelta(delta["delta"]["text"])
-            elif "toolUse" in delta["delta"]:
-                tools[delta["contentBlockIndex"]]["input"] += delta["delta"]["toolUse"].get("input", "")
+            yield from _delta(event["contentBlockDelta"], tools)
         elif "contentBlockStop" in event:
             tool = tools.pop(event["contentBlockStop"]["contentBlockIndex"], None)
             if tool is not None:
@@ -134,16 +136,28 @@ def _events(stream: Any) -> Iterator[StreamEvent]:
             yield Finished(stop_reason, usage.get("inputTokens", 0), usage.get("outputTokens", 0))
             return
         else:
-            for name in (
-                "internalServerException",
-                "modelStreamErrorException",
-                "throttlingException",
-                "validationException",
-                "serviceUnavailableException",
-            ):
-                if name in event:
-                    raise ModelError(f"bedrock stream: {name}: {event[name].get('message', '')}")
+            _raise_stream_error(event)
     yield Finished(stop_reason)
+
+
+def _tool_started(start: dict[str, Any], tools: dict[int, dict[str, Any]]) -> None:
+    use = start.get("start", {}).get("toolUse")
+    if use:
+        tools[start["contentBlockIndex"]] = {"id": use["toolUseId"], "name": use["name"], "input": ""}
+
+
+def _delta(delta: dict[str, Any], tools: dict[int, dict[str, Any]]) -> Iterator[StreamEvent]:
+    """Text goes out at once; a tool's input is gathered until its block stops."""
+    if "text" in delta["delta"]:
+        yield TextDelta(delta["delta"]["text"])
+    elif "toolUse" in delta["delta"]:
+        tools[delta["contentBlockIndex"]]["input"] += delta["delta"]["toolUse"].get("input", "")
+
+
+def _raise_stream_error(event: dict[str, Any]) -> None:
+    for name in STREAM_ERRORS:
+        if name in event:
+            raise ModelError(f"bedrock stream: {name}: {event[name].get('message', '')}")
 
 
 def _arguments(text: str) -> dict[str, Any]:

@@ -56,8 +56,9 @@ class CallStore:
     def _client(self) -> BaseClient:
         return clients.client("dynamodb", self._injected_client)
 
-    def create(self, url_token: str, call_id: str, fields: dict[str, Any], first: dict[str, Any],
-               expires_at: int) -> None:  # fmt: skip
+    def create(
+        self, url_token: str, call_id: str, fields: dict[str, Any], first: dict[str, Any], expires_at: int
+    ) -> None:
         item = {
             "id": {"S": record_id(url_token, call_id)},
             "call_id": {"S": call_id},
@@ -72,8 +73,14 @@ class CallStore:
         }
         self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(id)")
 
-    def append(self, url_token: str, call_id: str, change: dict[str, Any], conversation: str | None = None,
-               keep_status: bool = False) -> bool:  # fmt: skip
+    def append(
+        self,
+        url_token: str,
+        call_id: str,
+        change: dict[str, Any],
+        conversation: str | None = None,
+        keep_status: bool = False,
+    ) -> bool:
         """Add a status to the history (and VAIC's conversation id once known); False: no such call."""
         names = {"#h": "history"}
         values: dict[str, Any] = {":h": {"L": [_entry(change)]}}
@@ -87,10 +94,13 @@ class CallStore:
             values[":c"] = {"S": conversation}
         try:
             self._client.update_item(
-                TableName=self.table_name, Key={"id": {"S": record_id(url_token, call_id)}},
-                UpdateExpression=update, ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-            )  # fmt: skip
+                TableName=self.table_name,
+                Key={"id": {"S": record_id(url_token, call_id)}},
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -120,8 +130,14 @@ class StatusEvents:
 
     def publish(self, detail: dict[str, Any]) -> None:
         answer = self._client.put_events(
-            Entries=[{"Source": EVENT_SOURCE, "DetailType": EVENT_DETAIL_TYPE, "Detail": json.dumps(detail),
-                      "EventBusName": self.bus_name}]
-        )  # fmt: skip
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": EVENT_DETAIL_TYPE,
+                    "Detail": json.dumps(detail),
+                    "EventBusName": self.bus_name,
+                }
+            ]
+        )
         if answer.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused the status event: {answer['Entries'][0].get('ErrorCode')}")

@@ -34,7 +34,7 @@ class TurnQueue:
         """Enqueue; SQS drops a second message with the same ``deduplication`` within 5 minutes."""
         answer = self._client.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=work.to_json(),
+            MessageBody=work.model_dump_json(),
             MessageGroupId=_digest(f"{work.endpoint}/{work.conversation}"),
             MessageDeduplicationId=_digest(f"{work.endpoint}/{work.conversation}/{work.kind}/{deduplication}"),
         )

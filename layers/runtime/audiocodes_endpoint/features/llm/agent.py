@@ -63,23 +63,10 @@ def answer(
         left = deadline - clock()
         if left <= 0:
             raise ModelError(f"no answer within {request.timeout_seconds:g} s")
-        splitter = SentenceSplitter(min_sentence_chars)
-        text, calls, started = "", [], clock()
         asked = replace(request, messages=messages, timeout_seconds=left, stream=on_sentence is not None)
-        for event in _guarded(provider.stream(asked)):
-            if isinstance(event, TextDelta):
-                text += event.text
-                for sentence in splitter.feed(event.text) if on_sentence else ():
-                    on_sentence(sentence)  # type: ignore[misc]  # guarded by the condition above
-            elif isinstance(event, ToolCall):
-                calls.append(event)
-            elif isinstance(event, Finished):
-                usage.add(event, int((clock() - started) * 1000))
-            if clock() > deadline:
-                raise ModelError(f"no answer within {request.timeout_seconds:g} s")
-        rest = splitter.flush()
-        if rest and on_sentence:
-            on_sentence(rest)
+        text, calls = _one_call(
+            provider, asked, on_sentence, min_sentence_chars, usage, clock, deadline, request.timeout_seconds
+        )
         if text.strip():
             spoken.append(text.strip())
         result.steps = step
@@ -98,6 +85,38 @@ def answer(
             result.tool_calls.append(call.name)
             messages.append(_run_tool(tools.get(call.name), call, max(deadline - clock(), 0.001)))
     raise ModelError(f"no answer within {max_steps} model calls (tool step budget)")
+
+
+def _one_call(
+    provider: Provider,
+    asked: ModelRequest,
+    on_sentence: Callable[[str], None] | None,
+    min_sentence_chars: int,
+    usage: Usage,
+    clock: Callable[[], float],
+    deadline: float,
+    budget: float,
+) -> tuple[str, list[ToolCall]]:
+    """One model call streamed: its text (each sentence to ``on_sentence`` as it completes) and the
+    tools it asked for; its usage added to ``usage``."""
+    splitter = SentenceSplitter(min_sentence_chars)
+    calls: list[ToolCall] = []
+    text, started = "", clock()
+    for event in _guarded(provider.stream(asked)):
+        if isinstance(event, TextDelta):
+            text += event.text
+            for sentence in splitter.feed(event.text) if on_sentence else ():
+                on_sentence(sentence)  # type: ignore[misc]  # guarded by the condition above
+        elif isinstance(event, ToolCall):
+            calls.append(event)
+        elif isinstance(event, Finished):
+            usage.add(event, int((clock() - started) * 1000))
+        if clock() > deadline:
+            raise ModelError(f"no answer within {budget:g} s")
+    rest = splitter.flush()
+    if rest and on_sentence:
+        on_sentence(rest)
+    return text, calls
 
 
 def _guarded(events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:

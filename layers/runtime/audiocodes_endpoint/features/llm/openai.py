@@ -96,18 +96,7 @@ class OpenAiProvider:
 def _events(lines: Iterator[str]) -> Iterator[StreamEvent]:
     tools: dict[int, dict[str, Any]] = {}
     stop_reason, tokens_in, tokens_out = "stop", 0, 0
-    for line in lines:
-        if not line.startswith("data:"):
-            continue  # comments (": keep-alive"), event names, blank separators
-        data = line[5:].strip()
-        if data == "[DONE]":
-            break
-        try:
-            chunk = json.loads(data)
-        except ValueError as error:
-            raise ModelError(f"openai-compatible: a stream line is not JSON: {error}") from error
-        if chunk.get("error"):
-            raise ModelError(f"openai-compatible: {chunk['error']}")
+    for chunk in _chunks(lines):
         usage = chunk.get("usage") or {}
         tokens_in = usage.get("prompt_tokens", tokens_in)
         tokens_out = usage.get("completion_tokens", tokens_out)
@@ -115,14 +104,41 @@ def _events(lines: Iterator[str]) -> Iterator[StreamEvent]:
             delta = choice.get("delta") or {}
             if delta.get("content"):
                 yield TextDelta(delta["content"])
-            for call in delta.get("tool_calls") or []:
-                tool = tools.setdefault(call.get("index", 0), {"id": "", "name": "", "arguments": ""})
-                function = call.get("function") or {}
-                tool["id"] = call.get("id") or tool["id"]
-                tool["name"] += function.get("name") or ""
-                tool["arguments"] += function.get("arguments") or ""
+            _gather_tool_calls(delta.get("tool_calls") or [], tools)
             if choice.get("finish_reason"):
                 stop_reason = choice["finish_reason"]
+    yield from _tool_calls(tools)
+    yield Finished(stop_reason, tokens_in, tokens_out)
+
+
+def _chunks(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The JSON chunks of a server-sent event stream, up to ``[DONE]``; an error chunk raises."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # comments (": keep-alive"), event names, blank separators
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            chunk: dict[str, Any] = json.loads(data)
+        except ValueError as error:
+            raise ModelError(f"openai-compatible: a stream line is not JSON: {error}") from error
+        if chunk.get("error"):
+            raise ModelError(f"openai-compatible: {chunk['error']}")
+        yield chunk
+
+
+def _gather_tool_calls(calls: list[dict[str, Any]], tools: dict[int, dict[str, Any]]) -> None:
+    """A tool call streams in pieces (its id, name and arguments split over chunks), keyed by index."""
+    for call in calls:
+        tool = tools.setdefault(call.get("index", 0), {"id": "", "name": "", "arguments": ""})
+        function = call.get("function") or {}
+        tool["id"] = call.get("id") or tool["id"]
+        tool["name"] += function.get("name") or ""
+        tool["arguments"] += function.get("arguments") or ""
+
+
+def _tool_calls(tools: dict[int, dict[str, Any]]) -> Iterator[ToolCall]:
     for index in sorted(tools):
         tool = tools[index]
         try:
@@ -130,7 +146,6 @@ def _events(lines: Iterator[str]) -> Iterator[StreamEvent]:
         except ValueError as error:
             raise ModelError(f"openai-compatible: tool arguments are not JSON: {error}") from error
         yield ToolCall(tool["id"] or f"call_{index}", tool["name"], arguments if isinstance(arguments, dict) else {})
-    yield Finished(stop_reason, tokens_in, tokens_out)
 
 
 def _to_openai(message: dict[str, Any]) -> dict[str, Any]:

@@ -81,9 +81,12 @@ class Outbound:
         call_id, token = str(uuid.uuid4()), secrets.token_urlsafe(32)
         now = int(self.clock())
         self.store.create(
-            endpoint.url_token, call_id, {"target": target, "metadata": request.metadata, "token_hash": _hash(token)},
-            {"status": "queued", "at": now}, expires_at=now + settings.history_days * 86400,
-        )  # fmt: skip
+            endpoint.url_token,
+            call_id,
+            {"target": target, "metadata": request.metadata, "token_hash": _hash(token)},
+            {"status": "queued", "at": now},
+            expires_at=now + settings.history_days * 86400,
+        )
         dialout = {
             "bot": settings.bot,
             "target": f"tel:{target}",
@@ -110,29 +113,47 @@ class Outbound:
         if call is None:
             raise OutboundRefused(404, "call_not_found", "no outbound call with this id on this endpoint")
         return {
-            "id": call_id, "status": call["status"], "target": call["target"], "metadata": call["metadata"],
-            "conversationId": call.get("conversation_id"), "history": call["history"],
-        }  # fmt: skip
+            "id": call_id,
+            "status": call["status"],
+            "target": call["target"],
+            "metadata": call["metadata"],
+            "conversationId": call.get("conversation_id"),
+            "history": call["history"],
+        }
 
     def callback(self, endpoint: EndpointSettings, call_id: str, token: str, body: StatusCallback) -> None:
         call = self.store.get(endpoint.url_token, call_id) if _CALL_ID.fullmatch(call_id) else None
         if call is None or not hmac.compare_digest(_hash(token), str(call.get("token_hash", ""))):
             raise OutboundRefused(404, "call_not_found", "no outbound call at this URL")
         change = {
-            "status": body.status, "reason": body.reason,
+            "status": body.status,
+            "reason": body.reason,
             "reasonCode": None if body.reasonCode is None else str(body.reasonCode),
-            "duration": body.duration, "machineDetection": body.machineDetection,
-        }  # fmt: skip
+            "duration": body.duration,
+            "machineDetection": body.machineDetection,
+        }
         # A late callback (VAIC retries, reordering) joins the history but never reopens a finished call.
         settled = call["status"] in TERMINAL and body.status not in TERMINAL
         self._record(endpoint.url_token, call_id, change, body.conversationId, keep_status=settled)
 
-    def _record(self, url_token: str, call_id: str, change: dict[str, Any], conversation: str | None = None,
-                keep_status: bool = False) -> None:  # fmt: skip
+    def _record(
+        self,
+        url_token: str,
+        call_id: str,
+        change: dict[str, Any],
+        conversation: str | None = None,
+        keep_status: bool = False,
+    ) -> None:
         entry = {**change, "at": int(self.clock())}
         self.store.append(url_token, call_id, entry, conversation, keep_status=keep_status)
-        self.events.publish({"endpoint": url_token, "callId": call_id, "conversationId": conversation,
-                             **{k: v for k, v in entry.items() if v is not None}})  # fmt: skip
+        self.events.publish(
+            {
+                "endpoint": url_token,
+                "callId": call_id,
+                "conversationId": conversation,
+                **{k: v for k, v in entry.items() if v is not None},
+            }
+        )
 
 
 def status_path(url_token: str, call_id: str) -> str:

@@ -237,4 +237,5 @@ async function init() {
   document.body.dataset.ready = "true";
 }
 
-init();
+// After every script of the page has run: init() uses the inspector's showView().
+document.addEventListener("DOMContentLoaded", init);

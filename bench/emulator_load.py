@@ -210,9 +210,7 @@ def moto_floor(moto_url: str, threads: int, turn: Requests, seconds: float = 4.0
     return {"threads": threads, "pairs": len(pairs), **_ms(pairs), "turns_per_s": len(pairs) / elapsed}
 
 
-def in_process_caller(
-    moto_url: str, agent: Path, token: str, recorder: TurnRequests
-) -> InProcessCall:
+def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequests) -> InProcessCall:
     """The bot_api handler loaded in this process, on the emulator's moto: handler time + moto, no hosting.
 
     Returns ``call(turn_seconds)``, one VAIC call (create, start, 10 messages) straight into the handler.

@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call dial inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph openapi clean
+.PHONY: run call dial inject notify transcript summary test test-fast lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph clean
 
 # Installing talks to stderr only, so `make graph > x.mmd` stays valid Mermaid on a first run too.
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
@@ -44,7 +44,17 @@ transcript: $(VENV)/.installed
 summary: $(VENV)/.installed
 	@$(ANALYTICS) summary $(or $(ENDPOINT),demo)
 
+# The full CI gate. `make test-fast` is the quick loop: lint, then unit, integration, replay and
+# infrastructure tests (no emulator subprocesses, no browser, no sam); CI runs `make test`.
 test: lint typecheck pytest sam-validate fidelity
+
+# Tests run on every core (pytest-xdist; PYTEST_WORKERS=0 runs them in this process). Each worker has
+# its own in-process moto and, for tests/e2e, its own emulator on OS-chosen ports; tests/fidelity binds
+# a fixed address and runs only in `make fidelity`, one process.
+PYTEST_WORKERS ?= auto
+FAST_TESTS := tests/unit tests/integration tests/replay tests/infrastructure
+test-fast: lint
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) $(FAST_TESTS)
 
 # lint-imports: the package's import-layer contracts ([tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
@@ -55,9 +65,8 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-# --cov: fails under the coverage floor of the deployed package (pyproject.toml, [tool.coverage.report]).
 pytest: $(VENV)/.installed
-	SKIP_SAM=1 $(VENV)/bin/pytest -q --cov --cov-report=term
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS)
 
 sam-validate:
 	bash tools/sam.sh validate --lint
@@ -81,11 +90,6 @@ bench: $(VENV)/.installed
 
 validate: $(VENV)/.installed
 	$(PY) -m audiocodes_devtools.agent_check agent
-
-# Rewrite docs/openapi/*.json (Inject & Notify, outbound calls) from the handlers' routes and models, after
-# changing one; tests/infrastructure/test_openapi.py fails until they are. `make run` serves them at /_docs.
-openapi: $(VENV)/.installed
-	$(PY) -m audiocodes_devtools.openapi write
 
 graph: $(VENV)/.installed
 	@$(PY) -m audiocodes_devtools.flows_cli graph $(or $(FLOW),main)

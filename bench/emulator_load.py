@@ -119,6 +119,19 @@ class ProcessCpu:
         return {role: (after[role] - before[role]) * 1000 / max(turns, 1) for role in after}
 
 
+def warm_up(base_url: str, token: str, concurrency: int) -> dict[str, Any]:
+    """Every environment up (they start one at a time), so no INIT falls in a measured window.
+
+    Returns the first round (its errors are what a cold emulator does to a burst); a round with
+    errors (a client timing out while environments start on a loaded machine) is followed by another.
+    """
+    first = concurrent_calls(base_url, token, concurrency, concurrency)
+    for _ in range(3):
+        if not concurrent_calls(base_url, token, concurrency, concurrency)["errors"]:
+            break
+    return first
+
+
 def concurrent_calls(base_url: str, token: str, concurrency: int, calls: int) -> dict[str, Any]:
     turns: list[float] = []
     errors: list[str] = []
@@ -159,16 +172,25 @@ class TurnRequests:
         return taken
 
 
-def moto_floor(moto_url: str, threads: int, turn: Requests, seconds: float = 4.0) -> dict[str, Any]:
+def _client(moto_url: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(
+        "dynamodb", endpoint_url=moto_url, region_name="eu-central-1",
+        aws_access_key_id="local", aws_secret_access_key="local",
+    )  # fmt: skip
+
+
+def moto_floor(
+    moto_url: str, threads: int, turn: Requests, session: dict[str, Any], seconds: float = 4.0
+) -> dict[str, Any]:
     """A turn's own DynamoDB requests, replayed from ``threads`` threads for ``seconds``: turns/s moto allows.
 
     ``turn`` is what one message turn of the handler sent (captured in this run): the lease claim
     (``UpdateItem``, ``ReturnValues=ALL_NEW``) and the save that releases it (``UpdateItem``). Each
-    thread replays them on its own copy of that call's session item (same size), with the save's
+    thread replays them on its own copy of that call's ``session`` item (same size), with the save's
     expected version moved on each time, so every request passes its condition as in a real turn.
     """
-    import boto3
-
     (claim_op, claim), (save_op, save) = turn  # a turn is exactly two requests (turn_core's goal)
     assert (claim_op, save_op) == ("UpdateItem", "UpdateItem"), (claim_op, save_op)
     assert {":expected", ":version"} <= set(save["ExpressionAttributeValues"]), save
@@ -183,11 +205,7 @@ def moto_floor(moto_url: str, threads: int, turn: Requests, seconds: float = 4.0
     ready = threading.Barrier(threads, action=open_window)
 
     def worker(index: int) -> None:
-        client = boto3.session.Session().client(
-            "dynamodb", endpoint_url=moto_url, region_name="eu-central-1",
-            aws_access_key_id="local", aws_secret_access_key="local",
-        )  # fmt: skip
-        session = client.get_item(TableName=claim["TableName"], Key=claim["Key"], ConsistentRead=True)["Item"]
+        client = _client(moto_url)
         key = {"id": {"S": f"floor-{index}-{uuid.uuid4()}"}}
         client.put_item(TableName=claim["TableName"], Item={**session, **key})
         version = int(session["version"]["N"])
@@ -309,8 +327,12 @@ def measure(calls: int = 20, concurrency: Sequence[int] = (10, 50)) -> dict[str,
                     per_turn: list[Requests] = []
                     in_process([], per_turn)
                     turn = per_turn[-1]  # the last message turn (the first is `start`)
+                    claim = turn[0][1]  # the floor copies the call's session item as the turn left it
+                    session = _client(emulator.moto_url).get_item(
+                        TableName=claim["TableName"], Key=claim["Key"], ConsistentRead=True
+                    )["Item"]
                     # Every environment up first (they start one at a time).
-                    warm = concurrent_calls(emulator.base_url, token, max(concurrency), max(concurrency))
+                    warm = warm_up(emulator.base_url, token, max(concurrency))
                     result: dict[str, Any] = {"warm_up_errors": warm["errors"], "warm_up_types": warm["error_types"]}
                     result |= {"turn_requests": [_describe(op, params) for op, params in turn]}
                     result |= {"concurrent": [], "floor": []}
@@ -321,14 +343,31 @@ def measure(calls: int = 20, concurrency: Sequence[int] = (10, 50)) -> dict[str,
                         load = concurrent_calls(emulator.base_url, token, n, max(n, 2 * n))
                         load["cpu_ms"] = cpu.per_turn(before, cpu.sample(), load["turns"])
                         before = cpu.sample()
-                        floor = moto_floor(emulator.moto_url, n, turn)
+                        floor = moto_floor(emulator.moto_url, n, turn, session)
                         floor["cpu_ms"] = cpu.per_turn(before, cpu.sample(), floor["pairs"])
                         result["concurrent"].append(load)
                         result["floor"].append(floor)
                     result["serial"] = serial_calls(emulator.base_url, token, calls, in_process)
                 finally:
                     os.dup2(saved, 1)
+        result["before"] = before_keep_alive(agent, min(concurrency), turn, session)
     return result
+
+
+def before_keep_alive(agent: Path, concurrency: int, turn: Requests, session: dict[str, Any]) -> dict[str, Any]:
+    """The same load and floor with moto closing every connection, as werkzeug's server did (MOTO_KEEP_ALIVE=0)."""
+    from audiocodes_devtools.launcher import emulator_process
+
+    environment = {"EMULATOR_CONCURRENCY": os.environ.get("EMULATOR_CONCURRENCY", "4"), "MOTO_KEEP_ALIVE": "0"}
+    with emulator_process(agent, **environment) as emulator:
+        token = emulator.tokens["bench"]
+        warm_up(emulator.base_url, token, concurrency)
+        cpu = ProcessCpu(emulator.pid)
+        before = cpu.sample()
+        load = concurrent_calls(emulator.base_url, token, concurrency, 2 * concurrency)
+        load["cpu_ms"] = cpu.per_turn(before, cpu.sample(), load["turns"])
+        floor = moto_floor(emulator.moto_url, concurrency, turn, session)
+        return {"concurrent": load, "floor": floor}
 
 
 def _describe(operation: str, params: dict[str, Any]) -> str:
@@ -366,6 +405,33 @@ def render(result: dict[str, Any]) -> str:
         if cpu_rows
         else ""
     )
+    before = result.get("before")
+    compared = ""
+    if before:
+        after = next(
+            i
+            for i, load in enumerate(result["concurrent"])
+            if load["concurrency"] == before["concurrent"]["concurrency"]
+        )
+        lines = []
+        for label, load, floor in (
+            ("closed after each request (werkzeug's server, before)", before["concurrent"], before["floor"]),
+            ("kept alive (now)", result["concurrent"][after], result["floor"][after]),
+        ):
+            used = load.get("cpu_ms") or {}
+            lines.append(
+                f"| {label} | {load['p50']:.1f} | {load['p99']:.1f} | {load['turns_per_s']:.0f} "
+                f"| {floor['turns_per_s']:.0f} | {load['turns_per_s'] / floor['turns_per_s']:.2f}x "
+                f"| {used.get('workers', 0):.2f} | {used.get('moto', 0):.2f} | {sum(used.values()):.2f} |"
+            )
+        compared = (
+            f"\nmoto's connections, before and after, in this run ({before['concurrent']['concurrency']} calls at once;"
+            " "
+            "the floor is measured against each moto):\n\n"
+            "| moto connections | turn p50 (ms) | turn p99 (ms) | turns/s | floor turns/s | emulator / floor "
+            "| CPU/turn workers (ms) | CPU/turn moto (ms) | CPU/turn total (ms) |\n"
+            "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+        )
     worst = result["concurrent"][-1]
     return f"""## The emulator under VAIC's load pattern (`make run`, over real HTTP)
 
@@ -391,7 +457,7 @@ the call's session item, straight to the same moto):
 | load | turn p50 (ms) | turn p99 (ms) | requests/s | turns/s | floor turns/s | emulator / floor | errors |
 |---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
-{cpu}
+{cpu}{compared}
 Goals: 0.8x the floor or better, zero errors at 50 calls at once (**{"met" if worst["errors"] == 0 else "MISSED"}**:
 {worst["errors"]} errors). Warm-up (cold emulator, environments starting one at a time): {result["warm_up_errors"]}
 errors {result["warm_up_types"]}.

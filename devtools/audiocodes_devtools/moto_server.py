@@ -92,6 +92,9 @@ def keep_alive_handler() -> type:
     """
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
+    # MOTO_KEEP_ALIVE=0: werkzeug's own answer path (a connection per request), for the bench's "before".
+    keep_alive = os.environ.get("MOTO_KEEP_ALIVE", "1") != "0"
+
     class KeepAliveHandler(MotoRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -100,7 +103,7 @@ def keep_alive_handler() -> type:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def run_wsgi(self) -> None:
-            if self.headers.get("Transfer-Encoding") or self.headers.get("Expect", "").lower() == "100-continue":
+            if not keep_alive or "Transfer-Encoding" in self.headers or "Expect" in self.headers:
                 self.close_connection = True  # rare here (S3 uploads): werkzeug's own path, then close
                 super().run_wsgi()
                 return

@@ -18,7 +18,7 @@ class LocalHTTPServer(ThreadingHTTPServer):
 
     def shutdown(self) -> None:
         # The flag serve_forever checks after each wake-up (socketserver.BaseServer's own, name-mangled).
-        self._BaseServer__shutdown_request = True  # type: ignore[attr-defined]
+        self._BaseServer__shutdown_request = True
         with contextlib.suppress(OSError):  # the loop wakes, sees the flag and returns
-            socket.create_connection(self.server_address[:2], timeout=1).close()
+            socket.create_connection((str(self.server_address[0]), self.server_address[1]), timeout=1).close()
         super().shutdown()

@@ -72,7 +72,7 @@ def render(result: dict[str, Any]) -> str:
     post, first = result["post"], result["first_frame"]
     names = {
         "BotApiFunction": "the activities POST's invocation (bot_api)",
-        "DispatcherFunction": "the turn's invocation (dispatcher: claim, flow, push, save)",
+        "DispatcherFunction": "the turn's invocation (dispatcher: whole turn)",
     }
     invocations = "\n".join(
         f"| {names.get(function, function)}, its REPORT duration | {times['median']:.1f} | {times['p99']:.1f} |"
@@ -94,7 +94,9 @@ The POST checks the session (1 read) and queues the activity; the first frame's 
 emulator's SQS poller (a long poll that moto wakes when the message arrives), the dispatcher's turn and the push
 through the local `@connections` API. The frame often arrives before the POST's own answer.
 The invocations' own durations (Lambda's REPORT lines, measured in the worker) show how much of
-that is the functions' work rather than the emulator's hops; on this shared machine the first
-frame's median moves by tens of milliseconds between consecutive runs of the same code (see the
-emulator-load section), more than the difference between older and newer runs.
+that is the functions' work rather than the emulator's hops. The frame goes out after the dispatcher's
+lease claim (an `UpdateItem`) and its flow; each pushed output is then marked delivered (an
+`UpdateItem`) before the next push, and the session save and the analytics record follow. On this
+shared machine the first frame's median moves by tens of milliseconds between consecutive runs of
+the same code.
 """

@@ -397,11 +397,23 @@ def render(result: dict[str, Any]) -> str:
                 f"| {mine['moto']:.2f} | {mine['client']:.2f} | {sum(mine.values()):.2f} "
                 f"| {base['moto']:.2f} | {base['client']:.2f} | {sum(base.values()):.2f} |"
             )
+    ceilings = [
+        f"{load['concurrency']} calls: {sum(floor['cpu_ms'].values()) / sum(load['cpu_ms'].values()):.2f}x"
+        for load, floor in zip(result["concurrent"], result["floor"], strict=True)
+        if load.get("cpu_ms") and floor.get("cpu_ms") and sum(load["cpu_ms"].values())
+    ]
     cpu = (
         "\nCPU per turn by process (ms; from /proc, a turn's share of its call's create and disconnect included;\n"
         "the machine has 2 cores, so turns/s can at best be 2000 / total):\n\n"
         "| load | front | workers | moto | load client | total | floor: moto | floor: client | floor total |\n"
-        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(cpu_rows) + "\n"
+        "|---|---|---|---|---|---|---|---|---|\n" + "\n".join(cpu_rows) + "\n\n"
+        "A turn through the emulator costs the floor's work (moto, and boto3 on the caller's side, now in the\n"
+        "workers) plus what the floor has no part of: the handler's own code, the HTTP front, the load\n"
+        "client's HTTP (httpx) and the calls' create and disconnect. When both saturate the cores, the\n"
+        "emulator reaches at most floor CPU / emulator CPU of the floor's rate: "
+        + "; ".join(ceilings)
+        + ". The workers' share is\nmostly botocore (serialise, sign, send, parse), which the floor's client pays "
+        "the same.\n"
         if cpu_rows
         else ""
     )

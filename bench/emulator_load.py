@@ -413,7 +413,8 @@ def render(result: dict[str, Any]) -> str:
         "emulator reaches at most floor CPU / emulator CPU of the floor's rate: "
         + "; ".join(ceilings)
         + ". The workers' share is\nmostly botocore (serialise, sign, send, parse), which the floor's client pays "
-        "the same.\n"
+        "the same. The floor's\nthreads share one process (one GIL): with many threads its client's CPU per turn "
+        "grows, and then the\nfloor's own client, not the cores, sets its rate (a bound above 1x says so).\n"
         if cpu_rows
         else ""
     )

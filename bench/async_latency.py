@@ -43,9 +43,11 @@ def measure(turns: int = 220) -> dict[str, Any]:
         durations = _durations(emulator.output[reports_from:])
         call.disconnect()
     return {
-        "turns": turns, "post": _ms(post_seconds), "first_frame": _ms(first_frame_seconds),
+        "turns": turns,
+        "post": _ms(post_seconds),
+        "first_frame": _ms(first_frame_seconds),
         "invocations": {function: _ms(seconds) for function, seconds in durations.items()},
-    }  # fmt: skip
+    }
 
 
 def _durations(lines: list[str]) -> dict[str, list[float]]:

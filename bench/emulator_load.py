@@ -153,9 +153,16 @@ def concurrent_calls(base_url: str, token: str, concurrency: int, calls: int) ->
     with ThreadPoolExecutor(concurrency) as pool:
         requests = sum(pool.map(call, range(calls)))
     elapsed = time.perf_counter() - started
-    return {"concurrency": concurrency, "calls": calls, "turns": len(turns), **_ms(turns or [0.0]),
-            "rps": requests / elapsed, "turns_per_s": len(turns) / elapsed, "errors": len(errors),
-            "error_types": sorted(set(errors))}  # fmt: skip
+    return {
+        "concurrency": concurrency,
+        "calls": calls,
+        "turns": len(turns),
+        **_ms(turns or [0.0]),
+        "rps": requests / elapsed,
+        "turns_per_s": len(turns) / elapsed,
+        "errors": len(errors),
+        "error_types": sorted(set(errors)),
+    }
 
 
 class TurnRequests:
@@ -176,9 +183,12 @@ def _client(moto_url: str) -> Any:
     import boto3
 
     return boto3.session.Session().client(
-        "dynamodb", endpoint_url=moto_url, region_name="eu-central-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
-    )  # fmt: skip
+        "dynamodb",
+        endpoint_url=moto_url,
+        region_name="eu-central-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def moto_floor(
@@ -241,13 +251,23 @@ def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequ
     from audiocodes_devtools.events import http_event
 
     warnings.filterwarnings("ignore", "No application metrics to publish")  # metrics are off here, as in the emulator
-    os.environ.update({
-        "AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1", "AGENT_DIR": str(agent),
-        "SESSIONS_TABLE": SESSIONS_TABLE, "BENCH_BOT_TOKEN": token, "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "audiocodes-endpoint",
-        "POWERTOOLS_LOG_LEVEL": "INFO", "POWERTOOLS_METRICS_NAMESPACE": "AudioCodesEndpoint",
-    })  # fmt: skip
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": moto_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_REGION": "eu-central-1",
+            "AGENT_DIR": str(agent),
+            "SESSIONS_TABLE": SESSIONS_TABLE,
+            "BENCH_BOT_TOKEN": token,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "audiocodes-endpoint",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_METRICS_NAMESPACE": "AudioCodesEndpoint",
+        }
+    )
     # The handler makes its clients at import: they copy the default session's hooks, so register first.
     boto3.setup_default_session()
     boto3.DEFAULT_SESSION.events.register("provide-client-params.dynamodb", recorder.hook)
@@ -303,8 +323,13 @@ def serial_calls(base_url: str, token: str, calls: int, in_process: InProcessCal
         _one_call(base_url, token, emulated)
         seconds += time.perf_counter() - started
         in_process(local)
-    return {"calls": calls, "turns": len(emulated), **_ms(emulated), "rps": calls * (TURNS + 3) / seconds,
-            "in_process": {"turns": len(local), **_ms(local)}}  # fmt: skip
+    return {
+        "calls": calls,
+        "turns": len(emulated),
+        **_ms(emulated),
+        "rps": calls * (TURNS + 3) / seconds,
+        "in_process": {"turns": len(local), **_ms(local)},
+    }
 
 
 def measure(calls: int = 20, concurrency: Sequence[int] = (10, 50)) -> dict[str, Any]:

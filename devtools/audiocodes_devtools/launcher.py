@@ -104,9 +104,14 @@ def emulator_process(
         )
         clients = {e: {"token_url": u, "client_id": c, "client_secret": s, "scope": sc} for e, u, c, s, sc in oauth}
         yield RunningEmulator(
-            f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys, oauth_clients=clients, output=output,
+            f"http://127.0.0.1:{port}",
+            moto_url[1],
+            tokens,
+            inject_keys,
+            oauth_clients=clients,
+            output=output,
             pid=process.pid,
-        )  # fmt: skip
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)

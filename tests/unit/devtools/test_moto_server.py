@@ -73,9 +73,11 @@ def moto_process() -> Iterator[int]:
 
     process = subprocess.Popen(
         [sys.executable, "-m", "audiocodes_devtools.moto_server", "0"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "devtools")},
-    )  # fmt: skip
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     assert line.startswith("moto ready on "), line

@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/layers/runtime:$(CURDIR)/devtools
 export AWS_DEFAULT_REGION ?= eu-central-1
 export POWERTOOLS_TRACE_DISABLED ?= true
 
-.PHONY: run call dial inject notify transcript summary test lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph openapi clean
+.PHONY: run call dial inject notify transcript summary test test-fast lint typecheck pytest sam-validate fidelity secrets-check lock bench validate graph openapi clean
 
 # Installing talks to stderr only, so `make graph > x.mmd` stays valid Mermaid on a first run too.
 $(VENV)/.installed: requirements-dev.txt layers/runtime/requirements.txt
@@ -44,7 +44,17 @@ transcript: $(VENV)/.installed
 summary: $(VENV)/.installed
 	@$(ANALYTICS) summary $(or $(ENDPOINT),demo)
 
+# The full CI gate. `make test-fast` is the quick loop: lint, then unit, integration, replay and
+# infrastructure tests (no emulator subprocesses, no browser, no sam); CI runs `make test`.
 test: lint typecheck pytest sam-validate fidelity
+
+# Tests run on every core (pytest-xdist; PYTEST_WORKERS=0 runs them in this process). Each worker has
+# its own in-process moto and, for tests/e2e, its own emulator on OS-chosen ports; tests/fidelity binds
+# a fixed address and runs only in `make fidelity`, one process.
+PYTEST_WORKERS ?= auto
+FAST_TESTS := tests/unit tests/integration tests/replay tests/infrastructure
+test-fast: lint
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) $(FAST_TESTS)
 
 # lint-imports: the package's import-layer contracts ([tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
@@ -57,7 +67,7 @@ typecheck: $(VENV)/.installed
 
 # --cov: fails under the coverage floor of the deployed package (pyproject.toml, [tool.coverage.report]).
 pytest: $(VENV)/.installed
-	SKIP_SAM=1 $(VENV)/bin/pytest -q --cov --cov-report=term
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term
 
 sam-validate:
 	bash tools/sam.sh validate --lint

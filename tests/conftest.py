@@ -45,6 +45,34 @@ def _share_one_botocore_loader() -> None:
 _share_one_botocore_loader()
 
 
+def _parse_each_flow_file_once() -> None:
+    """The agent's YAML parsed once per text per test process (PyYAML's pure-Python loader, see yamlio).
+
+    Most integration tests start a fresh runtime (``runtime.cache_clear()``), which loads the agent
+    again: re-parsing the same flow files was about a third of their setup. Same text, same result:
+    each caller gets its own deep copy of the data (the node tree, only read for line numbers, is shared).
+    """
+    import copy
+    import functools
+
+    from audiocodes_endpoint.flows import loader, yamlio
+
+    original = yamlio.parse
+    parsed = functools.lru_cache(maxsize=256)(original)
+
+    @functools.wraps(original)
+    def parse(text: str):  # type: ignore[no-untyped-def]
+        data, root = parsed(text)
+        return copy.deepcopy(data), root
+
+    yamlio.parse = parse  # type: ignore[assignment]
+    if loader.parse is original:
+        loader.parse = parse  # type: ignore[assignment]
+
+
+_parse_each_flow_file_once()
+
+
 def _one_metrics_writer_at_a_time() -> None:
     """Powertools' ``Metrics`` keeps one metric set per process, which Lambda never shares.
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from .json_handler import QuietJsonHandler
+from .local_server import LocalHTTPServer
 
 ACCOUNTS = {
     "12345": {"id": "12345", "name": "Jane Doe", "balance": 1234.56, "currency": "EUR"},
@@ -32,8 +32,8 @@ class _Handler(QuietJsonHandler):
         self._send(200 if account else 404, account or {"error": "not_found"})
 
 
-def start(port: int = 0) -> ThreadingHTTPServer:
+def start(port: int = 0) -> LocalHTTPServer:
     """Serve on 127.0.0.1 in a daemon thread; ``server.server_port`` is the port."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    server = LocalHTTPServer(("127.0.0.1", port), _Handler)
     threading.Thread(target=server.serve_forever, name="accounts-stub", daemon=True).start()
     return server

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -28,6 +28,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from .json_handler import QuietJsonHandler
+from .local_server import LocalHTTPServer
 from .vaic import VaicClient
 
 CLIENT_ID = "local-dialout-client"
@@ -67,7 +68,7 @@ class DialoutStandIn:
         self.pause_seconds = pause_seconds
         self.calls: list[PlacedCall] = []
         self.tokens: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(self))
 
     @property
     def url(self) -> str:

@@ -16,9 +16,11 @@ import threading
 from collections.abc import Callable
 from email.utils import formatdate
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from .local_server import LocalHTTPServer
 
 # (method, path, query, header pairs, body, client ip) -> (status, header pairs, body)
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -29,9 +31,8 @@ class PortTaken(OSError):
     """The port is held by another process."""
 
 
-class HttpFront(ThreadingHTTPServer):
+class HttpFront(LocalHTTPServer):
     request_queue_size = 512
-    daemon_threads = True
 
     def __init__(self, port: int, serve: Serve, *, quiet: bool = False) -> None:
         try:

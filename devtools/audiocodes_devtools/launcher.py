@@ -34,6 +34,7 @@ class RunningEmulator:
     oauth_clients: dict[str, dict[str, str]] = field(default_factory=dict)
     """``auth: oauth2`` endpoints: ``token_url``, ``client_id``, ``client_secret``, ``scope`` of the local issuer."""
     output: list[str] = field(default_factory=list)  # what the emulator printed after its banner
+    pid: int = 0  # the emulator's process (its workers and moto are its children)
 
     def client(self, url_token: str, token: str | None = "", *, timeout: float = 10.0) -> VaicClient:
         """A VAIC client for an endpoint, with its token unless another (or None) is given."""
@@ -103,7 +104,13 @@ def emulator_process(
         )
         clients = {e: {"token_url": u, "client_id": c, "client_secret": s, "scope": sc} for e, u, c, s, sc in oauth}
         yield RunningEmulator(
-            f"http://127.0.0.1:{port}", moto_url[1], tokens, inject_keys, oauth_clients=clients, output=output
+            f"http://127.0.0.1:{port}",
+            moto_url[1],
+            tokens,
+            inject_keys,
+            oauth_clients=clients,
+            output=output,
+            pid=process.pid,
         )
     finally:
         process.terminate()

@@ -25,11 +25,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
 from .json_handler import QuietJsonHandler
+from .local_server import LocalHTTPServer
 
 DEFAULT_AUDIENCE = "audiocodes-endpoint"
 DEFAULT_SCOPE = "bot-api"
@@ -45,7 +46,7 @@ class LocalIssuer:
     url: str = ""
     _keys: dict[str, Any] = field(default_factory=dict)
     """By key id, newest last: the RSA private keys; the last one signs."""
-    _server: ThreadingHTTPServer | None = None
+    _server: LocalHTTPServer | None = None
 
     def __post_init__(self) -> None:
         if not self._keys:
@@ -103,7 +104,7 @@ class LocalIssuer:
     # --- the HTTP server ------------------------------------------------------------------------
 
     def start(self, port: int = 0) -> LocalIssuer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = LocalHTTPServer(("127.0.0.1", port), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, name="oauth-issuer", daemon=True).start()
         return self

@@ -194,9 +194,10 @@ class AccountsApi:
     def __init__(self) -> None:
         import threading
         import time
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         from audiocodes_devtools.accounts_stub import ACCOUNTS
+        from audiocodes_devtools.local_server import LocalHTTPServer
 
         self.lookups = 0
         self.delay = 0.0
@@ -224,8 +225,7 @@ class AccountsApi:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LocalHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
 

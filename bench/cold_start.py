@@ -65,15 +65,10 @@ def measure(runs: int = 5) -> dict[str, list[float]]:
             )
             spec = template.function(
                 "BotApiFunction",
-                resolve={
-                    "SessionsTable": "bench-sessions",
-                    "AnalyticsTable": "",
-                    "TurnQueue": "",
-                    "TurnQueue.QueueName": "",
-                    "WebSocketApi": harness.WEBSOCKET_API_ID,
-                    "AWS::Region": harness.REGION,
-                },
-            )
+                resolve={"SessionsTable": "bench-sessions", "AnalyticsTable": "", "TurnQueue": "",
+                         "TurnQueue.QueueName": "", "CampaignQueue": "", "WebSocketApi": harness.WEBSOCKET_API_ID,
+                         "AWS::Region": harness.REGION},
+            )  # fmt: skip
             hosts = stage / "hosts"
             hosts.write_text(Path("/etc/hosts").read_text())
             for _ in range(runs):

@@ -6,7 +6,10 @@ What it mimics (VoiceAI Connect ``outbound-calling.htm``, Live Hub ``Make_an_out
 then the call's statuses POSTed to its ``notifyUrl``. When the callee answers, it plays the call
 against the bot (the bot's name is its URL token here) as VAIC does: create the conversation, ``start``
 with ``outboundTarget`` and ``dialoutMetadata``, the callee's scripted lines, disconnect.
-Outcomes per number come from a script: ``answer`` (default), ``busy``, ``no-answer``, ``machine``.
+Outcomes per number come from a script: ``answer`` (default), ``busy``, ``no-answer``, ``machine``; a
+list scripts successive attempts at one number (``["busy", "busy", "answer"]``: campaigns' retries), the
+last entry repeating. A dial-out request's ``metadata.standin_outcomes`` (``"busy,machine"``) scripts
+that target instead (a campaign's target metadata; local only, VAIC knows no such field).
 """
 
 from __future__ import annotations
@@ -35,11 +38,30 @@ CLIENT_ID = "local-dialout-client"
 CLIENT_SECRET = "local-dialout-secret"  # noqa: S105 - the stand-in's own, local only
 
 
+OUTCOMES = ("answer", "busy", "no-answer", "machine")
+BOT_TIMEOUT_SECONDS = 60.0
+
+
 @dataclass(frozen=True)
 class Callee:
     outcome: str = "answer"  # answer | busy | no-answer | machine
     says: tuple[str, ...] = ()
     """Lines the callee says after the bot's greeting, one turn each, then it hangs up."""
+    then: tuple[str, ...] = ()
+    """Outcomes of the later attempts at this number (the last one repeats)."""
+
+    def attempt(self, number: int) -> Callee:
+        """The callee as the ``number``-th call (1-based) to it finds it."""
+        script = (self.outcome, *self.then)
+        return Callee(script[min(number, len(script)) - 1], self.says)
+
+    @classmethod
+    def scripted(cls, outcomes: str | list[str] | tuple[str, ...], says: tuple[str, ...] = ()) -> Callee:
+        listed = [o.strip() for o in (outcomes.split(",") if isinstance(outcomes, str) else outcomes) if o.strip()]
+        unknown = [o for o in listed if o not in OUTCOMES]
+        if unknown or not listed:
+            raise ValueError(f"callee outcomes are {', '.join(OUTCOMES)}; got {listed}")
+        return cls(listed[0], says, tuple(listed[1:]))
 
 
 @dataclass
@@ -61,13 +83,17 @@ class DialoutStandIn:
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
         pause_seconds: float = 0.05,
+        play_bot: bool = True,
     ) -> None:
         self.bot = bot  # bot name -> (bot URL, bot token), or None when VAIC has no such bot
         self.callees = callees or {}
         self.client_id, self.client_secret = client_id, client_secret
         self.pause_seconds = pause_seconds
+        self.play_bot = play_bot  # False: an answered call ends at once (tests of the records, not the bot)
         self.calls: list[PlacedCall] = []
         self.tokens: set[str] = set()
+        self.dialled: dict[str, int] = {}  # calls per number so far (which scripted attempt comes next)
+        self._lock = threading.Lock()
         self._server = LocalHTTPServer(("127.0.0.1", port), _handler(self))
 
     @property
@@ -110,16 +136,27 @@ class DialoutStandIn:
         if self.bot(str(request["bot"])) is None:
             return 404, {"error": f"no bot named {request['bot']}"}
         call = PlacedCall(str(uuid.uuid4()), request)
-        self.calls.append(call)
+        with self._lock:
+            self.calls.append(call)
         threading.Thread(target=self._play, args=(call,), name="vaic-callee", daemon=True).start()
         return 200, {"conversationId": call.conversation_id}
+
+    def callee(self, target: str, metadata: Any) -> Callee:
+        """Who answers this call: the metadata's script, else the number's, at this attempt."""
+        with self._lock:
+            self.dialled[target] = attempt = self.dialled.get(target, 0) + 1
+        scripted = metadata.get("standin_outcomes") if isinstance(metadata, dict) else None
+        base = self.callees.get(target, Callee())
+        if isinstance(scripted, str | list):
+            base = Callee.scripted(scripted, base.says)
+        return base.attempt(attempt)
 
     # --- the call --------------------------------------------------------------------------
 
     def _play(self, call: PlacedCall) -> None:
         try:
             target = str(call.request["target"]).removeprefix("tel:")
-            callee = self.callees.get(target, Callee())
+            callee = self.callee(target, call.request.get("metadata"))
             time.sleep(self.pause_seconds)  # ringing
             if callee.outcome == "busy":
                 self._notify(call, {"status": "failed", "reason": "busy", "reasonCode": 486})
@@ -132,7 +169,8 @@ class DialoutStandIn:
             detecting = bool(call.request.get("machineDetection"))  # without it a machine is just an answer
             if callee.outcome == "machine" and detecting:
                 self._notify(call, {"status": "machine-detected", "machineDetection": "machine"})
-            self._converse(call, target, callee)
+            if self.play_bot:
+                self._converse(call, target, callee)
             duration = round(time.monotonic() - started, 3)
             self._notify(call, {"status": "completed", "duration": duration})
         except Exception as error:  # a stand-in must not die silently: the failure is the call's status
@@ -144,7 +182,9 @@ class DialoutStandIn:
         found = self.bot(str(call.request["bot"]))
         assert found is not None
         bot_url, token = found
-        with VaicClient(bot_url, token) as client:
+        # A loaded machine running many calls at once (a campaign) can take seconds per turn: wait as VAIC
+        # would rather than fail the call (the bot's own deadline still applies).
+        with VaicClient(bot_url, token, timeout=BOT_TIMEOUT_SECONDS) as client:
             conversation = client.create(call.conversation_id)
             parameters = {"outboundTarget": target, "dialoutMetadata": call.request.get("metadata") or {}}
             answered = conversation.start(str(call.request["caller"]), target, extra_parameters=parameters)
@@ -208,13 +248,15 @@ def local_dialout_key(url_token: str) -> str:
 
 
 def callees_from(path: str | None) -> dict[str, Callee]:
-    """``{"+4930...": {"outcome": "busy"}, "+4989...": {"says": ["yes"]}}`` from a JSON file (DIALOUT_CALLEES)."""
+    """``{"+4930...": {"outcome": "busy"}, "+4940...": {"outcome": ["busy", "answer"]}, "+4989...": {"says":
+    ["yes"]}}`` from a JSON file (DIALOUT_CALLEES); a list scripts successive attempts."""
     if not path:
         return {}
-    from pathlib import Path
-
     document = json.loads(Path(path).read_text())
-    return {number: Callee(str(s.get("outcome", "answer")), tuple(s.get("says", ()))) for number, s in document.items()}
+    return {
+        number: Callee.scripted(script.get("outcome", "answer"), tuple(script.get("says", ())))
+        for number, script in document.items()
+    }
 
 
 class EmulatorDialout:

@@ -33,6 +33,11 @@ PREFIXES = {
 ACTIONS = {
     ("bedrock-runtime", "Converse"): "bedrock:InvokeModel",
     ("bedrock-runtime", "ConverseStream"): "bedrock:InvokeModelWithResponseStream",
+    # A transaction needs the actions of the items it holds (DynamoDB developer guide, "Using IAM with
+    # DynamoDB transactions"); ours hold Update items only (campaign_store.py).
+    ("dynamodb", "TransactWriteItems"): "dynamodb:UpdateItem",
+    # SendMessageBatch is authorized by sqs:SendMessage (SQS API reference, SendMessageBatch).
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage",
 }
 
 
@@ -105,6 +110,18 @@ NOT_REPLAYED = [
     Unreplayed(OUTBOUND, "dynamodb", "DeleteItem", "SessionsTable",
                ("layers/runtime/audiocodes_endpoint/adapters/aws/idempotency.py", "DynamoDBPersistenceLayer("),
                "Idempotency-Key: Powertools deletes the record when placing the call fails"),
+    Unreplayed(OUTBOUND, "dynamodb", "BatchWriteItem", "SessionsTable",
+               ("layers/runtime/audiocodes_endpoint/outbound/campaign_store.py", ".batch_write_item("),
+               "creating a campaign writes its targets 25 at a time"),
+    Unreplayed(OUTBOUND, "dynamodb", "BatchGetItem", "SessionsTable",
+               ("layers/runtime/audiocodes_endpoint/outbound/campaign_store.py", ".batch_get_item("),
+               "a campaign message reads the campaign and its target; resume and results read the targets"),
+    Unreplayed(OUTBOUND, "dynamodb", "TransactWriteItems", "SessionsTable",
+               ("layers/runtime/audiocodes_endpoint/outbound/campaign_store.py", ".transact_write_items("),
+               "claiming a target's attempt with a slot, deferring it, finishing it with the counters"),
+    Unreplayed(OUTBOUND, "sqs", "SendMessageBatch", "",
+               ("layers/runtime/audiocodes_endpoint/outbound/campaign_store.py", ".send_message_batch("),
+               "a campaign's targets, retries and window waits go to the campaign queue"),
     Unreplayed(OUTBOUND, "events", "PutEvents", "",
                ("layers/runtime/audiocodes_endpoint/adapters/aws/outbound_store.py", "self._client.put_events("),
                "each status change published on the default bus"),

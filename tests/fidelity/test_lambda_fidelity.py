@@ -97,17 +97,14 @@ def aws(moto: tuple[harness.MotoServer, Path]) -> dict[str, Any]:
         **queues["TurnQueue"].create_queue_kwargs("fidelity-turns.fifo", dlq_arn["Attributes"]["QueueArn"])
     )["QueueUrl"]
     arn = clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    campaigns = clients["sqs"].create_queue(**queues["CampaignQueue"].create_queue_kwargs("fidelity-campaigns"))
     for name, value in SECRETS.items():
         clients["ssm"].put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     resolve = {
-        **names,
-        "TurnQueue": url,
-        "TurnQueue.QueueName": "fidelity-turns.fifo",
-        "TurnQueue.Arn": arn,
-        "WebSocketApi": harness.WEBSOCKET_API_ID,
-        "AWS::Region": harness.REGION,
-        "AWS::AccountId": "123456789012",
-    }
+        **names, "TurnQueue": url, "TurnQueue.QueueName": "fidelity-turns.fifo", "TurnQueue.Arn": arn,
+        "CampaignQueue": campaigns["QueueUrl"],
+        "WebSocketApi": harness.WEBSOCKET_API_ID, "AWS::Region": harness.REGION, "AWS::AccountId": "123456789012",
+    }  # fmt: skip
     return {"template": template, "resolve": resolve, "queue_url": url, "queue_arn": arn, "clients": clients}
 
 

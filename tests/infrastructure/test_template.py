@@ -33,6 +33,7 @@ LOCAL = {
     "AnalyticsTable": "analytics",
     "TurnQueue": "https://sqs.eu-central-1.amazonaws.com/123456789012/turns.fifo",
     "TurnQueue.QueueName": "turns.fifo",
+    "CampaignQueue": "https://sqs.eu-central-1.amazonaws.com/123456789012/campaigns",
     "WebSocketApi": "local",
 }
 
@@ -238,7 +239,7 @@ def test_async_mode_has_a_fifo_turn_queue_with_dead_letters_and_a_generous_visib
     # Given the queues and the dispatcher's event source
     queues = {queue.logical_id: queue for queue in template.sqs_queues()}
     dispatcher = template.function("DispatcherFunction", resolve=LOCAL)
-    (source,) = template.sqs_event_sources()
+    (source,) = [s for s in template.sqs_event_sources() if s.queue_logical_id == "TurnQueue"]
     turns = queues["TurnQueue"]
     # Then turns are FIFO, dead-lettered after a bounded number of tries, and not redelivered while running
     assert turns.fifo and queues["TurnDeadLetterQueue"].fifo
@@ -252,6 +253,24 @@ def test_async_mode_has_an_alarm_on_the_dead_letter_queue(template: Template) ->
     alarms = template.resources("AWS::CloudWatch::Alarm")
     dimensions = [alarm["Properties"]["Dimensions"][0]["Value"] for alarm in alarms.values()]
     assert {"Fn::GetAtt": ["TurnDeadLetterQueue", "QueueName"]} in dimensions
+
+
+def test_campaigns_have_a_standard_pacing_queue_with_dead_letters_polled_by_the_outbound_function(
+    template: Template,
+) -> None:
+    # Given the campaign queue and its event source
+    queues = {queue.logical_id: queue for queue in template.sqs_queues()}
+    outbound = template.function("OutboundFunction", resolve=LOCAL)
+    (source,) = [s for s in template.sqs_event_sources() if s.queue_logical_id == "CampaignQueue"]
+    campaigns = queues["CampaignQueue"]
+    # Then it is a standard queue (per-message DelaySeconds), dead-lettered, not redelivered while running
+    assert not campaigns.fifo and campaigns.dead_letter_queue == "CampaignDeadLetterQueue"
+    assert campaigns.visibility_timeout >= 6 * outbound.timeout
+    assert source.function_logical_id == "OutboundFunction" and source.reports_batch_item_failures
+    assert outbound.environment["CAMPAIGN_QUEUE_URL"] == LOCAL["CampaignQueue"]
+    alarms = template.resources("AWS::CloudWatch::Alarm")
+    dimensions = [alarm["Properties"]["Dimensions"][0]["Value"] for alarm in alarms.values()]
+    assert {"Fn::GetAtt": ["CampaignDeadLetterQueue", "QueueName"]} in dimensions
 
 
 def test_async_mode_routes_websocket_connect_and_disconnect_to_the_websocket_function(template: Template) -> None:

@@ -32,6 +32,7 @@ from audiocodes_endpoint.features.analytics import Analytics
 from audiocodes_endpoint.features.external_nlu import connector_for
 from audiocodes_endpoint.features.llm.providers import use_bedrock
 from audiocodes_endpoint.features.outbound.calls import Outbound
+from audiocodes_endpoint.features.outbound.campaigns import Campaigns
 from audiocodes_endpoint.features.services import EndpointServices
 from audiocodes_endpoint.features.transformers import Transformers, endpoint_object
 from audiocodes_endpoint.features.translation import TranslationProvider, Translator
@@ -95,6 +96,17 @@ class Runtime:
         from audiocodes_endpoint.adapters.aws.outbound_store import CallStore, StatusEvents
 
         return Outbound(store=CallStore(self.config.sessions_table), events=StatusEvents(self.config.event_bus))
+
+    @cached_property
+    def campaigns(self) -> Campaigns | None:
+        """Campaigns, when this deployment has their queue; they hook into :attr:`outbound`'s final statuses."""
+        if not self.config.campaign_queue_url:
+            return None
+        from audiocodes_endpoint.adapters.aws.campaign_store import CampaignQueue, CampaignStore
+        from audiocodes_endpoint.features.outbound.campaigns import Campaigns
+
+        store, queue = CampaignStore(self.config.sessions_table), CampaignQueue(self.config.campaign_queue_url)
+        return Campaigns(store, queue, self.outbound, self.endpoint)
 
     @staticmethod
     def _require(value: str, name: str) -> str:

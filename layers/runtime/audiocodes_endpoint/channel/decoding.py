@@ -70,17 +70,21 @@ class Body:
     value: Any
 
 
-def decode_body(body: str | None, *, base64_encoded: bool, headers: Mapping[str, str], form: bool = False) -> Body:
+def decode_body(
+    body: str | None, *, base64_encoded: bool, headers: Mapping[str, str], form: bool = False, csv: bool = False
+) -> Body:
     """The JSON a request carries; ``headers`` must have lower-case names. Raises :class:`Refused`.
 
     With ``form``, the body must be ``application/x-www-form-urlencoded`` instead (an OAuth2 token
     request, RFC 6749 4.4.2): it is decoded the same way up to its UTF-8 text, which is returned
-    (``value`` is ``None``) for the route's own parser.
+    (``value`` is ``None``) for the route's own parser. With ``csv``, likewise for ``text/csv`` (RFC 4180).
     """
     if not body:
         return Body(None, None)
     if form:
         _check_form_type(headers.get("content-type", ""))
+    elif csv:
+        _check_charset(_media_type(headers.get("content-type", ""))[1])
     else:
         _check_media_type(headers.get("content-type", ""))
     codings = _codings(headers.get("content-encoding", ""))
@@ -94,7 +98,7 @@ def decode_body(body: str | None, *, base64_encoded: bool, headers: Mapping[str,
     text = text.removeprefix(_UTF8_BOM)
     if not text:
         return Body(None, None)
-    if form:
+    if form or csv:
         if not storable(text):
             raise malformed("the body holds U+FFFE or U+FFFF")
         return Body(text, None)
@@ -230,6 +234,10 @@ def _check_media_type(content_type: str) -> None:
     if not is_json:
         raise Refused(415, "unsupported_media_type", "send JSON: Content-Type: application/json")
     _check_charset(charset)
+
+
+def is_csv(content_type: str) -> bool:
+    return _media_type(content_type)[0] == "text/csv"
 
 
 def _check_form_type(content_type: str) -> None:

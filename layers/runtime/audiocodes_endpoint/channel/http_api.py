@@ -79,6 +79,12 @@ def form_body(route: Handler) -> Handler:
     return route
 
 
+def csv_or_json_body(route: Handler) -> Handler:
+    """Mark a route that takes ``text/csv`` as well as JSON; a CSV body reaches it as text, unparsed."""
+    route.csv_body = True  # type: ignore[attr-defined]
+    return route
+
+
 def decoded_event(app: APIGatewayHttpResolver, event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """``(event, None)`` with the body decoded for Powertools, or ``(event, error result)``.
 
@@ -94,12 +100,15 @@ def decoded_event(app: APIGatewayHttpResolver, event: dict[str, Any]) -> tuple[d
     if route is None or route.method in ("GET", "HEAD") or getattr(route.func, "ignores_body", False):
         return event, None
     form = bool(getattr(route.func, "form_body", False))
+    csv = bool(getattr(route.func, "csv_body", False)) and decoding.is_csv(headers.get("content-type", ""))
     try:
-        body = decoding.decode_body(raw, base64_encoded=base64_encoded, headers=headers, form=form)
+        body = decoding.decode_body(raw, base64_encoded=base64_encoded, headers=headers, form=form, csv=csv)
     except decoding.Refused as refused:
         return event, error(refused.status, refused.code, refused.message, headers=refused.headers)
     headers = {name: value for name, value in headers.items() if name != "content-encoding"}
-    headers["content-type"] = "application/x-www-form-urlencoded" if form else content_types.APPLICATION_JSON
+    headers["content-type"] = (
+        "application/x-www-form-urlencoded" if form else "text/csv" if csv else content_types.APPLICATION_JSON
+    )
     return {**event, "headers": headers, "body": body.text}, None
 
 

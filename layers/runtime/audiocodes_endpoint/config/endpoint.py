@@ -224,6 +224,8 @@ class RuntimeConfig(_Strict):
     turn_queue_url: str = ""
     event_bus: str = "default"
     """EventBridge bus for outbound call statuses (``EVENT_BUS_NAME``)."""
+    campaign_queue_url: str = ""
+    """The outbound campaigns' pacing queue (``CAMPAIGN_QUEUE_URL``); empty: no campaigns."""
     initialization_type: str = ""
     """Lambda's AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, provisioned-concurrency or snap-start."""
 
@@ -239,6 +241,7 @@ class RuntimeConfig(_Strict):
             turn_queue_url=env.get("TURN_QUEUE_URL", ""),
             initialization_type=env.get("AWS_LAMBDA_INITIALIZATION_TYPE", ""),
             event_bus=env.get("EVENT_BUS_NAME") or "default",
+            campaign_queue_url=env.get("CAMPAIGN_QUEUE_URL", ""),
         )
 
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
+from audiocodes_endpoint.features.outbound.calls import CallExists
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -71,7 +72,15 @@ class CallStore:
             "created_at": {"N": str(first["at"])},
             "expires_at": {"N": str(expires_at)},
         }
-        self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(id)")
+        campaign = fields.get("campaign")
+        if campaign:  # an attempt of a campaign's target: its final status finishes the attempt
+            item["campaign_id"] = {"S": campaign["campaign_id"]}
+            item["target_index"] = {"N": str(campaign["target_index"])}
+            item["attempt"] = {"N": str(campaign["attempt"])}
+        try:
+            self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(id)")
+        except self._client.exceptions.ConditionalCheckFailedException:
+            raise CallExists(call_id) from None
 
     def append(
         self,

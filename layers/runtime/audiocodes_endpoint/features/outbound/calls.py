@@ -56,6 +56,10 @@ class StatusCallback(BaseModel):
     machineDetection: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
+class CallExists(Exception):
+    """A call with this id is recorded already (a campaign attempt's id is fixed: another delivery has it)."""
+
+
 class OutboundRefused(Exception):
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -67,10 +71,19 @@ class Outbound:
     store: CallStore
     events: StatusEvents
     clock: Callable[[], float] = time.time
+    finished: Callable[[EndpointSettings, dict[str, Any], dict[str, Any]], None] | None = None
+    """Told of a campaign call's first final status (``campaigns.Campaigns.finish_call``)."""
 
     def place(self, endpoint: EndpointSettings, request: DialRequest, callback_base: str) -> dict[str, Any]:
+        return self.place_call(endpoint, request.target, request.metadata, callback_base)
+
+    def place_call(
+        self, endpoint: EndpointSettings, number: str, metadata: dict[str, Any], callback_base: str, *,
+        call_id: str | None = None, campaign: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Check, record and place one call; a campaign's attempt brings its own call id and link."""
         settings = _dialout(endpoint)
-        target = checked_destination(request.target, settings.destinations, endpoint.default_region)
+        target = checked_destination(number, settings.destinations, endpoint.default_region)
         credentials = vaic.Credentials(
             api_url=settings.api_url,
             auth=settings.auth,
@@ -78,22 +91,20 @@ class Outbound:
             client_id=resolve_secret(settings.client_id) or "",
             client_secret=resolve_secret(settings.client_secret) or "",
         )
-        call_id, token = str(uuid.uuid4()), secrets.token_urlsafe(32)
+        call_id, token = call_id or str(uuid.uuid4()), secrets.token_urlsafe(32)
         now = int(self.clock())
+        fields = {"target": target, "metadata": metadata, "token_hash": _hash(token), "campaign": campaign}
         self.store.create(
-            endpoint.url_token,
-            call_id,
-            {"target": target, "metadata": request.metadata, "token_hash": _hash(token)},
-            {"status": "queued", "at": now},
+            endpoint.url_token, call_id, fields, {"status": "queued", "at": now},
             expires_at=now + settings.history_days * 86400,
-        )
+        )  # fmt: skip
         dialout = {
             "bot": settings.bot,
             "target": f"tel:{target}",
             "caller": settings.caller,
             "answerTimeoutSec": settings.answer_timeout_seconds,
             "notifyUrl": f"{callback_base.rstrip('/')}{status_path(endpoint.url_token, call_id)}?token={token}",
-            "metadata": request.metadata,
+            "metadata": metadata,
         }
         if settings.caller_display_name:
             dialout["callerDisplayName"] = settings.caller_display_name
@@ -102,9 +113,9 @@ class Outbound:
         try:
             conversation = vaic.dial(credentials, dialout, self.clock)
         except vaic.DialoutFailed as failure:
-            self._record(endpoint.url_token, call_id, {"status": "failed", "reason": failure.reason})
+            self.record(endpoint.url_token, call_id, {"status": "failed", "reason": failure.reason})
             raise OutboundRefused(502, "dialout_failed", failure.reason, id=call_id) from None
-        self._record(endpoint.url_token, call_id, {"status": "initiated"}, conversation or None)
+        self.record(endpoint.url_token, call_id, {"status": "initiated"}, conversation or None)
         return {"id": call_id, "status": "initiated", "conversationId": conversation or None}
 
     def history(self, endpoint: EndpointSettings, call_id: str) -> dict[str, Any]:
@@ -134,16 +145,16 @@ class Outbound:
         }
         # A late callback (VAIC retries, reordering) joins the history but never reopens a finished call.
         settled = call["status"] in TERMINAL and body.status not in TERMINAL
-        self._record(endpoint.url_token, call_id, change, body.conversationId, keep_status=settled)
+        self.record(endpoint.url_token, call_id, change, body.conversationId, keep_status=settled)
+        final = body.status in TERMINAL and call["status"] not in TERMINAL  # a repeat finds the call settled
+        if final and call.get("campaign_id") and self.finished is not None:
+            self.finished(endpoint, call, {k: v for k, v in change.items() if v is not None})
 
-    def _record(
-        self,
-        url_token: str,
-        call_id: str,
-        change: dict[str, Any],
-        conversation: str | None = None,
-        keep_status: bool = False,
-    ) -> None:
+    def dialout(self, endpoint: EndpointSettings) -> DialoutSettings:
+        return _dialout(endpoint)
+
+    def record(self, url_token: str, call_id: str, change: dict[str, Any], conversation: str | None = None,
+                keep_status: bool = False) -> None:  # fmt: skip
         entry = {**change, "at": int(self.clock())}
         self.store.append(url_token, call_id, entry, conversation, keep_status=keep_status)
         self.events.publish(

@@ -398,7 +398,16 @@ def emulator_load_section() -> str:
 
 def section(name: str, async_turns: int = 220) -> str:
     """One section of the report by name (``make bench BENCH_ARGS="--only <name>"`` replaces just it)."""
-    from bench import async_latency, bot_auth, cold_start, decoding, llm_latency, nlu_accuracy, turn_core
+    from bench import (
+        async_latency,
+        bot_auth,
+        campaigns,
+        cold_start,
+        decoding,
+        llm_latency,
+        nlu_accuracy,
+        turn_core,
+    )
 
     measure: dict[str, Callable[[], str]] = {
         "turn-core": lambda: turn_core.render(turn_core.measure()),
@@ -409,11 +418,14 @@ def section(name: str, async_turns: int = 220) -> str:
         "bot-auth": lambda: bot_auth.render(bot_auth.measure()),
         "emulator-load": emulator_load_section,
         "llm": lambda: llm_latency.render(llm_latency.measure()),
+        "campaigns": lambda: campaigns.render(campaigns.measure()),
     }
     return measure[name]()
 
 
-SECTIONS = ("turn-core", "intents", "async", "cold-start", "decoding", "bot-auth", "emulator-load", "llm")
+SECTIONS = (
+    "turn-core", "intents", "async", "cold-start", "decoding", "bot-auth", "emulator-load", "llm", "campaigns",
+)  # fmt: skip
 
 
 if __name__ == "__main__":

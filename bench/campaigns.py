@@ -203,8 +203,9 @@ handler alone; {r["single_calls"]} single calls (`POST /calls`) in the same run 
 - Campaign message / single call (median): **{r["message"]["median"] / r["single"]["median"]:.2f}x**.
 - Creating the campaign ({r["targets"]} targets): {r["create_ms"]:.0f} ms; {ops(r["create_ops"])}.
 - Dialling: {r["attempts"]} attempts ({r["calls"]} dial-outs) from {r["messages"]} messages in {r["wall_s"]:.1f} s from
-  creation to the last final status ({r["attempts"] / r["wall_s"]:.1f} calls/s; the schedule spreads
-  {r["targets"]} targets over {r["targets"] / 50:.1f} s and moto's SQS delays are whole seconds).
+  creation to the last final status: {r["attempts"] / r["wall_s"]:.1f} calls/s with one consumer handling
+  messages and callbacks in turn, so bounded by the handler times above, not by the pacing (the schedule
+  spreads {r["targets"]} targets over {r["targets"] / 50:.1f} s; Lambda runs several consumers at once).
 - AWS requests per call attempt, the campaign's creation, messages and callbacks included (SQS's
   receive/delete by the event source mapping not counted): {ops(r["campaign_ops_per_call"])}:
   **{dynamodb:.1f} DynamoDB and {sqs:.2f} SQS requests per call**, against {single_dynamodb:.1f} DynamoDB requests

@@ -97,7 +97,13 @@ def aws(moto: tuple[harness.MotoServer, Path]) -> dict[str, Any]:
         **queues["TurnQueue"].create_queue_kwargs("fidelity-turns.fifo", dlq_arn["Attributes"]["QueueArn"])
     )["QueueUrl"]
     arn = clients["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    campaigns = clients["sqs"].create_queue(**queues["CampaignQueue"].create_queue_kwargs("fidelity-campaigns"))
+    campaign_dlq = clients["sqs"].create_queue(
+        **queues["CampaignDeadLetterQueue"].create_queue_kwargs("fidelity-campaign-dlq")
+    )["QueueUrl"]
+    campaign_dlq_arn = clients["sqs"].get_queue_attributes(QueueUrl=campaign_dlq, AttributeNames=["QueueArn"])
+    campaigns = clients["sqs"].create_queue(
+        **queues["CampaignQueue"].create_queue_kwargs("fidelity-campaigns", campaign_dlq_arn["Attributes"]["QueueArn"])
+    )
     for name, value in SECRETS.items():
         clients["ssm"].put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
     resolve = {

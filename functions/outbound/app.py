@@ -93,7 +93,7 @@ def create_campaign(url_token: str) -> dict[str, Any]:
     if key:
         call = {"key": f"{endpoint.url_token}/campaign/{key}", "request": request.model_dump(mode="json"),
                 "url_token": endpoint.url_token, "base": _callback_base()}  # fmt: skip
-        return _once(_create_campaign, call)
+        return _once("outbound-campaign", _create_campaign, call)
     return _created(endpoint, request, _callback_base())
 
 
@@ -169,13 +169,13 @@ def _place_once(endpoint: EndpointSettings, request: DialRequest, key: str) -> d
     """A repeated Idempotency-Key gets the first answer, never a second call."""
     call = {"key": f"{endpoint.url_token}/dial/{key}", "request": request.model_dump(mode="json"),
             "url_token": endpoint.url_token, "base": _callback_base()}  # fmt: skip
-    return _once(_place_call, call)
+    return _once("outbound-dial", _place_call, call)
 
 
-def _once(function: Callable[[dict[str, Any]], dict[str, Any]], call: dict[str, Any]) -> dict[str, Any]:
+def _once(name: str, function: Callable[[dict[str, Any]], dict[str, Any]], call: dict[str, Any]) -> dict[str, Any]:
     """A repeated Idempotency-Key gets the first answer; the same key with another body is refused."""
     try:
-        return runtime().idempotent(function)(call, app.lambda_context)
+        return runtime().idempotent(name, function)(call, app.lambda_context)
     except KeyReused:
         raise OutboundRefused(409, "idempotency_key_reused", "Idempotency-Key was used with another body") from None
     except KeyInProgress:

@@ -214,6 +214,24 @@ def test_a_repeated_idempotency_key_is_accepted_once(live_call, inject_app, turn
     assert len(_all_queued(turn_queue)) == 1
 
 
+def test_an_idempotency_key_is_still_known_after_a_deploy(
+    live_call, inject_app, turn_queue, sessions_table, monkeypatch
+):
+    """Records are keyed by a fixed name, not by where the code lives or what the function is called."""
+    from audiocodes_endpoint.wiring import runtime
+
+    headers = {"idempotency-key": "pay-44"}
+    first = send(inject_app, "/v2.0/endpoint/inject", body(text="payment succeeded"), headers=headers)
+    # A new deployment: another function name, a fresh execution environment
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "stack-InjectNotifyFunction-v2")
+    runtime.cache_clear()
+    again = send(inject_app, "/v2.0/endpoint/inject", body(text="payment succeeded"), headers=headers)
+    assert first[0] == again[0] == 202 and first[1]["id"] == again[1]["id"]
+    assert len(_all_queued(turn_queue)) == 1
+    records = boto3.client("dynamodb").scan(TableName=sessions_table)["Items"]
+    assert len([r for r in records if r["id"]["S"].startswith("inject-notify#")]) == 1
+
+
 def test_an_idempotency_key_reused_with_another_body_is_409(live_call, inject_app):
     headers = {"idempotency-key": "pay-43"}
     assert send(inject_app, "/v2.0/endpoint/inject", body(text="a"), headers=headers)[0] == 202

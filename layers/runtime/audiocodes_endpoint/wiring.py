@@ -12,7 +12,7 @@ import hashlib
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,7 @@ class Runtime:
     endpoints: dict[str, EndpointSettings]
     conversations: Conversations
     services: EndpointServiceRegistry
+    _idempotent: dict[str, Once] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def endpoint(self, url_token: str) -> EndpointSettings | None:
         endpoint = self.endpoints.get(url_token)
@@ -83,13 +84,18 @@ class Runtime:
         """Inject & notify under an ``Idempotency-Key``."""
         from audiocodes_endpoint.core.injection import accept_call
 
-        return self.idempotent(lambda call: accept_call(call, self))
+        return self.idempotent("inject-notify", lambda call: accept_call(call, self))
 
-    def idempotent(self, function: Callable[[dict[str, Any]], dict[str, Any]]) -> Once:
-        """``function`` at most once per ``call["key"]``: Powertools records in the sessions table."""
+    def idempotent(self, name: str, function: Callable[[dict[str, Any]], dict[str, Any]]) -> Once:
+        """``function`` at most once per ``call["key"]``: Powertools records in the sessions table.
+
+        ``name`` prefixes the records' keys; one instance per name, so its store is made once.
+        """
         from audiocodes_endpoint.adapters.aws.idempotency import IdempotentFunction
 
-        return IdempotentFunction(self.config.sessions_table, function)
+        if name not in self._idempotent:
+            self._idempotent[name] = IdempotentFunction(self.config.sessions_table, name, function)
+        return self._idempotent[name]
 
     @cached_property
     def outbound(self) -> Outbound:

@@ -1,6 +1,9 @@
 """Powertools idempotency on DynamoDB: the :class:`~audiocodes_endpoint.core.idempotency.Once` port.
 
 Records share the sessions table (its TTL attribute ``expires_at`` cleans them up) and are kept a day.
+Each record's key starts with a fixed name rather than Powertools' default (the Lambda function's name
+and the wrapped function's module path), so a deploy that moves code or renames a function still
+recognises the keys callers used before it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ EXPIRES_AFTER_SECONDS = 24 * 3600
 class IdempotentFunction:
     """``function(call)`` at most once per ``call["key"]``; a repeat gets the first answer."""
 
-    def __init__(self, table: str, function: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(self, table: str, name: str, function: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self._table = table
+        self._name = name
         self._function = function
 
     @cached_property
@@ -35,7 +39,9 @@ class IdempotentFunction:
         )
         function = self._function
 
-        @idempotent_function(data_keyword_argument="call", persistence_store=store, config=config)
+        @idempotent_function(
+            data_keyword_argument="call", persistence_store=store, config=config, key_prefix=self._name
+        )
         def once(call: dict[str, Any]) -> dict[str, Any]:
             return function(call)
 

@@ -259,7 +259,8 @@ print(json.dumps({{"import": imported - started, "create": t1 - t0, "start": t2 
 def first_request_ms(runs: int) -> dict[str, dict[str, float]]:
     """A fresh process: import the handler, then the first create and first turn (agent load, boto3)."""
     samples: dict[str, list[float]] = {"import": [], "create": [], "start": []}
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'runtime'}{os.pathsep}{ROOT / 'functions' / 'bot_api'}"}
+    paths = (ROOT / "layers" / "runtime", ROOT / "functions" / "bot_api", ROOT / "devtools")  # moto_handler: devtools
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     for _ in range(runs):
         done = subprocess.run(
             [sys.executable, "-c", FIRST_REQUEST.format(root=str(ROOT))],
@@ -351,7 +352,6 @@ turn the flow ran (turns after the demo flow ended, on goodbye or transfer, run 
 
 def render_imports(imports: dict[str, dict[str, float]], first: dict[str, dict[str, float]]) -> str:
     rows = "\n".join(f"| `{name}` | {v['median']:.0f} | {v['p99']:.0f} |" for name, v in imports.items())
-    goal = "met" if imports["bot_api"]["median"] < 300 else "MISSED"
     return f"""## Cold start
 
 `python -X importtime` in fresh interpreters (cumulative import time of the module):
@@ -360,8 +360,10 @@ def render_imports(imports: dict[str, dict[str, float]], first: dict[str, dict[s
 |---|---|---|
 {rows}
 
-Goal: bot_api handler cold import < 300 ms: **{goal}**. The X-Ray SDK, boto3 and the agent are
-loaded on the first request, not at import; the first requests of a fresh process show that cost:
+The import does the environment's work on purpose: it builds the agent, templates, endpoint services
+and AWS clients in Lambda's init phase (which SnapStart can snapshot), so a fresh environment's first
+requests cost about what warm ones do. The goal is set on that (first two requests under 2x warm: see
+"Cold start in Lambda's layout"); a fresh process here:
 
 | fresh process | median (ms) | p99 (ms) |
 |---|---|---|

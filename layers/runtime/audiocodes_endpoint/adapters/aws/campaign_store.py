@@ -23,6 +23,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
+from audiocodes_endpoint.adapters.aws.attribute_values import attribute, plain
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -40,34 +41,8 @@ def _key(value: str) -> dict[str, Any]:
     return {"id": {"S": value}}
 
 
-def _value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int | float):
-        return {"N": repr(value) if isinstance(value, float) else str(value)}
-    if isinstance(value, list):
-        return {"L": [_value(item) for item in value]}
-    if isinstance(value, dict):
-        return {"M": {k: _value(v) for k, v in value.items() if v is not None}}
-    return {"S": str(value)}
-
-
-def _plain(value: Mapping[str, Any]) -> Any:
-    ((kind, inner),) = value.items()
-    if kind == "M":
-        return {k: _plain(v) for k, v in inner.items()}
-    if kind == "L":
-        return [_plain(v) for v in inner]
-    if kind == "N":
-        number = float(inner)
-        return int(number) if number.is_integer() else number
-    if kind == "BOOL":
-        return bool(inner)
-    return inner
-
-
 def _item(raw: Mapping[str, Any]) -> dict[str, Any]:
-    item = {key: _plain(value) for key, value in raw.items()}
+    item = {key: plain(value) for key, value in raw.items()}
     for field in ("settings", "metadata", "zones"):
         if isinstance(item.get(field), str):
             item[field] = json.loads(item[field])
@@ -98,7 +73,7 @@ class CampaignStore:
         requests = []
         for target in targets:
             item = {
-                **{k: _value(v) for k, v in target.items() if k not in ("metadata", "zones") and v is not None},
+                **{k: attribute(v) for k, v in target.items() if k not in ("metadata", "zones") and v is not None},
                 "id": {"S": target_key(url_token, campaign_id, target["index"])},
                 "metadata": {"S": json.dumps(target.get("metadata") or {})},
                 "zones": {"S": json.dumps(list(target.get("zones") or ()))},
@@ -107,7 +82,7 @@ class CampaignStore:
             requests.append({"PutRequest": {"Item": item}})
         for start in range(0, len(requests), 25):
             self._write_batch(requests[start : start + 25])
-        item = {k: _value(v) for k, v in campaign.items() if k != "settings"}
+        item = {k: attribute(v) for k, v in campaign.items() if k != "settings"}
         item["id"] = {"S": campaign_id_key(url_token, campaign_id)}
         item["settings"] = {"S": json.dumps(campaign["settings"])}
         self._client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(id)")
@@ -250,9 +225,9 @@ class CampaignStore:
         """
         names = {"#s": "state", "#os": "outcomes", "#td": "total_duration", "#c": "call_id"}
         values: dict[str, Any] = {
-            ":dialling": {"S": "dialling"}, ":call": {"S": call_id}, ":record": {"L": [_value(dict(attempt_record))]},
-            ":empty": {"L": []}, ":duration": {"N": str(attempt_record.get("duration") or 0)},
-            ":zero": {"N": "0"},
+            ":dialling": {"S": "dialling"}, ":call": {"S": call_id},
+            ":record": {"L": [attribute(dict(attempt_record))]}, ":empty": {"L": []},
+            ":duration": {"N": str(attempt_record.get("duration") or 0)}, ":zero": {"N": "0"},
         }  # fmt: skip
         update = ("SET #os = list_append(if_not_exists(#os, :empty), :record), "
                   "#td = if_not_exists(#td, :zero) + :duration, #s = :next")  # fmt: skip
@@ -267,7 +242,7 @@ class CampaignStore:
             update += ", #o = :outcome"
             for field in ("reason", "duration"):
                 if attempt_record.get(field) is not None:
-                    values[f":{field}"] = _value(attempt_record[field])
+                    values[f":{field}"] = attribute(attempt_record[field])
                     names[f"#{field}"] = field
                     update += f", #{field} = :{field}"
             # A target refused when its turn came (the endpoint's lists changed) is not a completed call.

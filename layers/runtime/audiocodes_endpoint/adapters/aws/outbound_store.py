@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
+from audiocodes_endpoint.adapters.aws.attribute_values import plain
 from audiocodes_endpoint.features.outbound.calls import CallExists
 
 if TYPE_CHECKING:
@@ -34,18 +35,6 @@ def _entry(change: dict[str, Any]) -> dict[str, Any]:
             {"N": str(value)} if isinstance(value, int | float) and not isinstance(value, bool) else {"S": str(value)}
         )
     return {"M": item}
-
-
-def _plain(value: dict[str, Any]) -> Any:
-    ((kind, inner),) = value.items()
-    if kind == "M":
-        return {k: _plain(v) for k, v in inner.items()}
-    if kind == "L":
-        return [_plain(v) for v in inner]
-    if kind == "N":
-        number = float(inner)
-        return int(number) if number.is_integer() else number
-    return inner
 
 
 class CallStore:
@@ -121,7 +110,7 @@ class CallStore:
         item = answer.get("Item")
         if item is None:
             return None
-        call = {key: _plain(value) for key, value in item.items()}
+        call = {key: plain(value) for key, value in item.items()}
         call["metadata"] = json.loads(call.get("metadata") or "{}")
         return call
 

@@ -106,7 +106,8 @@ def test_the_runtime_layer_holds_the_package_and_exactly_the_locked_distribution
     assert shipped["boto3"] == shipped["botocore"]
 
     # And besides them only our package and pip's manifest: no dev tools, no fakes, no tests
-    others = {path.parts[0] for path in _files(site) if path not in harness.distribution_files(site)}
+    recorded = harness.distribution_files(site)
+    others = {path.parts[0] for path in _files(site) if path not in recorded}
     assert others == {"audiocodes_endpoint", *MANIFESTS}
 
 

@@ -46,7 +46,13 @@ summary: $(VENV)/.installed
 
 # The full CI gate. `make test-fast` is the quick loop: lint, then unit, integration, replay and
 # infrastructure tests (no emulator subprocesses, no browser, no sam); CI runs `make test`.
-test: lint typecheck pytest sam-validate fidelity
+# The single-threaded checks run two at a time (ruff and mypy beside `sam validate`, which sets up
+# .venv-sam on a first run while .venv is installed), then pytest alone on every core (its threaded
+# tests have deadlines: nothing else competes for the cores), then fidelity (sam build uses .venv-sam).
+test:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck sam-validate
+	@$(MAKE) --no-print-directory pytest
+	@$(MAKE) --no-print-directory fidelity
 
 # Tests run on every core (pytest-xdist; PYTEST_WORKERS=0 runs them in this process). Each worker has
 # its own in-process moto and, for tests/e2e, its own emulator on OS-chosen ports; tests/fidelity binds
@@ -54,7 +60,7 @@ test: lint typecheck pytest sam-validate fidelity
 PYTEST_WORKERS ?= auto
 FAST_TESTS := tests/unit tests/integration tests/replay tests/infrastructure
 test-fast: lint
-	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) $(FAST_TESTS)
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(FAST_TESTS)
 
 # lint-imports: the package's import-layer contracts ([tool.importlinter] in pyproject.toml).
 lint: $(VENV)/.installed
@@ -67,7 +73,7 @@ typecheck: $(VENV)/.installed
 
 # --cov: fails under the coverage floor of the deployed package (pyproject.toml, [tool.coverage.report]).
 pytest: $(VENV)/.installed
-	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term
+	SKIP_SAM=1 $(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --cov --cov-report=term
 
 sam-validate:
 	bash tools/sam.sh validate --lint

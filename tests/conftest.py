@@ -148,3 +148,13 @@ def analytics_table(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     boto3.client("dynamodb").create_table(**table.create_table_kwargs("analytics-test"))
     monkeypatch.setenv("ANALYTICS_TABLE", "analytics-test")
     return "analytics-test"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules holding a test marked ``slow`` run first, each kept whole and in its own order.
+
+    ``make pytest`` hands whole modules to its workers (``--dist loadfile``: a module's emulator starts
+    once); a long module handed out last would leave the other workers idle while it runs.
+    """
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)

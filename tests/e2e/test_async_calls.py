@@ -18,6 +18,7 @@ def until_text(fragment):
     return lambda frame: any(fragment in (a.get("text") or "") for a in frame.activities)
 
 
+@pytest.mark.slow
 def test_the_caller_hears_the_first_part_before_the_slow_lookup_returns(emulator):
     with emulator.client("demo-async") as vaic, vaic.create() as call:
         assert call.urls.websocket_url and call.urls.websocket_url.startswith("ws://")

@@ -117,6 +117,7 @@ def test_the_inspector_json_refuses_unknown_endpoints_and_paths(emulator: Runnin
     assert posted.status_code == 405 and posted.json()["error"] == "method_not_allowed"
 
 
+@pytest.mark.slow
 def test_speech_mode_turns_the_bots_no_input_timeout_into_no_user_input(
     emulator: RunningEmulator, browser: Browser
 ) -> None:

@@ -29,6 +29,7 @@ def _call(emulator: RunningEmulator, url_token: str, caller: str, turns: int) ->
         return call.conversation_id, texts
 
 
+@pytest.mark.slow
 def test_fifty_parallel_calls_all_succeed(emulator: RunningEmulator) -> None:
     # Given the function's environments up (they start one at a time, and a cold one is slow on a busy
     # laptop), then 50 callers at once, each making a 3-turn call

@@ -43,6 +43,7 @@ def until_text(fragment):
     return lambda frame: any(fragment in (a.get("text") or "") for a in frame.activities)
 
 
+@pytest.mark.slow
 def test_the_first_sentence_reaches_the_caller_while_the_model_is_still_streaming(llm_emulator, model):
     with llm_emulator.client("demo-llm") as vaic, vaic.create() as call:
         call.open_socket()

@@ -75,6 +75,7 @@ def window_for_now() -> dict[str, str]:
     return {"start": f"{max(0, hour - 1):02d}:00", "end": "24:00" if hour >= 22 else f"{hour + 2:02d}:00"}
 
 
+@pytest.mark.slow
 def test_a_campaign_of_20_targets_runs_with_retries_machines_and_a_closed_window(emulator: RunningEmulator) -> None:
     key = {"X-API-Key": local_dialout_key("demo")}
     targets = [{"target": n, "metadata": {"customer": f"C-{n[-2:]}"}} for n in ANSWERS + BUSY_ONCE]

@@ -23,6 +23,7 @@ from collections import Counter
 from typing import Any
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -38,6 +39,7 @@ TEXTS = ["12345", "67890", "yes", "no", "hello", "payment succeeded"]
 DURING = ["nothing", "connect", "socket_drops", "inject", "notify", "vaic_disconnect", "caller_speaks", "crash"]
 
 
+@pytest.mark.slow
 def test_async_frames_go_out_exactly_once_in_every_interleaving(call, handlers, turn_queue, accounts, monkeypatch):
     import importlib
 

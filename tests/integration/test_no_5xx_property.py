@@ -365,6 +365,7 @@ def everything(handlers: dict[str, Any], turn_queue: dict[str, str], call: Any) 
     return modules
 
 
+@pytest.mark.slow
 def test_no_request_to_any_route_gets_a_5xx(everything: dict[str, Any], turn_queue: dict[str, str]) -> None:
     modules = everything
     written: list[tuple[str, Any]] = []

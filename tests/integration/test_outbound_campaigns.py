@@ -292,6 +292,7 @@ def test_targets_whose_window_never_opens_in_all_their_zones_are_refused(app, qu
 # --- pacing -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_max_concurrent_holds_the_next_call_until_a_final_status_frees_a_slot(app, queue, standin):
     campaign = create(app, [{"target": PERSON}, {"target": MACHINE}, {"target": NO_ANSWER}],
                       pacing={"calls_per_second": 50, "max_concurrent": 1, "recheck_seconds": 1},

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.integration.conftest import CONVERSATION, Context, activity, start_event
 
@@ -91,6 +92,7 @@ def test_twenty_parallel_copies_of_an_activity_run_it_once(call, accounts, sessi
 # --- 2. distinct activities wait in line --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_fifty_distinct_activities_at_once_all_run_one_at_a_time(lookup_call, accounts, sessions_table):
     # Given a live call whose every turn makes a (20 ms) HTTP lookup
     call, base = lookup_call, f"/lookup/conversation/{CONVERSATION}/activities"

@@ -68,6 +68,7 @@ CONTENT_TYPES = st.sampled_from(
 CODINGS = st.sampled_from(["", "gzip", "deflate", "br", "identity", "gzip, deflate"])
 
 
+@pytest.mark.slow
 @settings(max_examples=3_000, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=st.one_of(

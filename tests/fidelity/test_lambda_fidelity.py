@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -60,7 +61,13 @@ OPERATIONS = Path(os.environ.get("FIDELITY_OPERATIONS", harness.BUILD_DIR.parent
 
 @pytest.fixture(scope="module")
 def build() -> Path:
-    return harness.sam_build()
+    # .venv-fidelity (made on a first run or a changed lock) is installed while sam build runs: neither
+    # reads what the other writes; `functions` then finds it ready
+    with ThreadPoolExecutor(1) as pool:
+        venv = pool.submit(harness.lambda_venv)
+        built = harness.sam_build()
+        venv.result()  # its error, if any, fails the build fixture
+    return built
 
 
 @pytest.fixture(scope="module")

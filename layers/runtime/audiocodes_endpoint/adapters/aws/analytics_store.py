@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -34,7 +33,7 @@ def sort_key(turn: int) -> str:
     return f"turn#{turn:0{TURN_DIGITS}d}"
 
 
-class DynamoDBAnalyticsStore:
+class DynamoDBAnalyticsStore(clients.LazyClient):
     def __init__(
         self, table_name: str, client: BaseClient | None = None, clock: Callable[[], float] = time.time
     ) -> None:
@@ -42,14 +41,8 @@ class DynamoDBAnalyticsStore:
         self._injected_client = client
         self._clock = clock
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("dynamodb", self._injected_client)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
 
     def put(self, record: TurnRecord) -> None:
         self._client.put_item(TableName=self._table, Item=to_item(record))

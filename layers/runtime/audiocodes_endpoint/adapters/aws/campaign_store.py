@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -56,13 +55,12 @@ def _add(counters: Mapping[str, int]) -> tuple[str, dict[str, str], dict[str, An
     return "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counters))), names, values
 
 
-class CampaignStore:
+class CampaignStore(clients.LazyClient):
     def __init__(self, table_name: str, client: BaseClient | None = None) -> None:
         self.table_name = table_name
         self._injected_client = client
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("dynamodb", self._injected_client)
 
     # --- creating and reading ------------------------------------------------------------------
@@ -276,15 +274,14 @@ class CampaignStore:
         return None
 
 
-class CampaignQueue:
+class CampaignQueue(clients.LazyClient):
     """The pacing queue: one message per target that is due (or will be, after ``DelaySeconds``)."""
 
     def __init__(self, queue_url: str, client: BaseClient | None = None) -> None:
         self.queue_url = queue_url
         self._injected_client = client
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("sqs", self._injected_client)
 
     def send(self, messages: Sequence[tuple[Mapping[str, Any], int]]) -> None:

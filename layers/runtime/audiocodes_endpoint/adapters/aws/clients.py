@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,3 +36,22 @@ def client(
         )
     made: BaseClient = boto3.client(service, **options)
     return made
+
+
+class LazyClient:
+    """An adapter's boto3 client, made on first use, or at once by :meth:`connect`.
+
+    Subclasses say how in ``_make_client`` (usually ``client(service, injected)``).
+    """
+
+    def _make_client(self) -> BaseClient:
+        raise NotImplementedError
+
+    @cached_property
+    def _client(self) -> BaseClient:
+        return self._make_client()
+
+    def connect(self) -> None:
+        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
+        self.__dict__.pop("_client", None)
+        self._client  # noqa: B018 - the cached property builds the client

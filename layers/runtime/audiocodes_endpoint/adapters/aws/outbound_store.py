@@ -7,7 +7,6 @@ callback token, the status and the status history (appended in one UpdateItem pe
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -37,13 +36,12 @@ def _entry(change: dict[str, Any]) -> dict[str, Any]:
     return {"M": item}
 
 
-class CallStore:
+class CallStore(clients.LazyClient):
     def __init__(self, table_name: str, client: BaseClient | None = None) -> None:
         self.table_name = table_name
         self._injected_client = client
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("dynamodb", self._injected_client)
 
     def create(
@@ -115,15 +113,14 @@ class CallStore:
         return call
 
 
-class StatusEvents:
+class StatusEvents(clients.LazyClient):
     """Each status change as an EventBridge event; a rule's target is the user's business."""
 
     def __init__(self, bus_name: str, client: BaseClient | None = None) -> None:
         self.bus_name = bus_name
         self._injected_client = client
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("events", self._injected_client)
 
     def publish(self, detail: dict[str, Any]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -27,19 +26,13 @@ if TYPE_CHECKING:
 _LIVE = "attribute_exists(id) AND #status = :active AND expires_at > :inow"
 
 
-class DynamoDBSessionStore:
+class DynamoDBSessionStore(clients.LazyClient):
     def __init__(self, table_name: str, client: BaseClient | None = None) -> None:
         self._table = table_name
         self._injected_client = client
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("dynamodb", self._injected_client)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
 
     def get(self, endpoint: str, conversation: str) -> Session | None:
         answer = self._client.get_item(

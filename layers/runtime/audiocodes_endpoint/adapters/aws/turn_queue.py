@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -15,20 +14,14 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class TurnQueue:
+class TurnQueue(clients.LazyClient):
     """The SQS FIFO queue: one message group per conversation keeps its work in order, one at a time."""
 
     queue_url: str
     client: BaseClient | None = None
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("sqs", self.client)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
 
     def put(self, work: Work, deduplication: str) -> str:
         """Enqueue; SQS drops a second message with the same ``deduplication`` within 5 minutes."""

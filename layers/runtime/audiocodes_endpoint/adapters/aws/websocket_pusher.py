@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from audiocodes_endpoint.adapters.aws import clients
@@ -16,20 +15,14 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class WebSocketPusher:
+class WebSocketPusher(clients.LazyClient):
     """Posts frames to connections through the API Gateway management API (``@connections``)."""
 
     endpoint_url: str
     client: BaseClient | None = None
 
-    @cached_property
-    def _client(self) -> BaseClient:
+    def _make_client(self) -> BaseClient:
         return clients.client("apigatewaymanagementapi", self.client, endpoint_url=self.endpoint_url)
-
-    def connect(self) -> None:
-        """(Re)create the client now: at init, and after a SnapStart restore (no sockets from the snapshot)."""
-        self.__dict__.pop("_client", None)
-        self._client  # noqa: B018 - the cached property builds the client
 
     def push(self, connection_id: str, frame: dict[str, Any]) -> None:
         data = json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode()

@@ -3,7 +3,6 @@ first frame of the bot's answer reaches the caller's side of the WebSocket."""
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ def measure(turns: int = 220) -> dict[str, Any]:
 
     sys.path.insert(0, str(ROOT))
     from audiocodes_devtools.launcher import emulator_process
+    from bench.run import summary_ms
     from tests.e2e.conftest import demo_agent_with_echo
 
     post_seconds: list[float] = []
@@ -44,9 +44,9 @@ def measure(turns: int = 220) -> dict[str, Any]:
         call.disconnect()
     return {
         "turns": turns,
-        "post": _ms(post_seconds),
-        "first_frame": _ms(first_frame_seconds),
-        "invocations": {function: _ms(seconds) for function, seconds in durations.items()},
+        "post": summary_ms(post_seconds),
+        "first_frame": summary_ms(first_frame_seconds),
+        "invocations": {function: summary_ms(seconds) for function, seconds in durations.items()},
     }
 
 
@@ -60,14 +60,6 @@ def _durations(lines: list[str]) -> dict[str, list[float]]:
         if match:
             found.setdefault(match[1], []).append(float(match[2]) / 1000)
     return found
-
-
-def _ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "median": statistics.median(values) * 1000,
-        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
-    }
 
 
 def render(result: dict[str, Any]) -> str:

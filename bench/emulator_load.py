@@ -38,16 +38,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 Requests = list[tuple[str, dict[str, Any]]]  # (operation, parameters) as botocore got them
 InProcessCall = Callable[..., None]  # call(turn_seconds, turn_requests=None)
-TURNS = 10
 SESSIONS_TABLE = "audiocodes-endpoint-local-SessionsTable"
-
-
-def _ms(values: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "p50": statistics.median(values) * 1000,
-        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
-    }
 
 
 def _agent(target: Path) -> Path:
@@ -179,6 +170,8 @@ def moto_floor(moto_url: str, threads: int, calls: int, call: list[Requests]) ->
     passes as it did for the handler; what moto allows this way is the load's floor. Returns each
     turn's seconds (its requests, timed as the load client times a turn) and the elapsed time.
     """
+    from botocore import xform_name  # UpdateItem -> update_item
+
     original = next(params["Key"] for requests in call for op, params in requests if "Key" in params)
     turns: list[float] = []
     lock = threading.Lock()
@@ -195,7 +188,7 @@ def moto_floor(moto_url: str, threads: int, calls: int, call: list[Requests]) ->
                     mine["Key"] = key
                 if operation == "PutItem" and all(mine["Item"].get(k) == v for k, v in original.items()):
                     mine["Item"] = {**mine["Item"], **key}
-                getattr(client, botocore_name(operation))(**mine)
+                getattr(client, xform_name(operation))(**mine)
             if 0 < number < len(call) - 1:  # a turn: not the create, not the disconnect
                 seconds.append(time.perf_counter() - started)
         return seconds
@@ -214,11 +207,6 @@ def moto_floor(moto_url: str, threads: int, calls: int, call: list[Requests]) ->
     return {"turn_seconds": turns, "elapsed": time.perf_counter() - window["start"]}
 
 
-def botocore_name(operation: str) -> str:
-    """``UpdateItem`` -> ``update_item``: the client method of an API operation."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in operation).lstrip("_")
-
-
 def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequests) -> InProcessCall:
     """The bot_api handler loaded in this process, on the emulator's moto: handler time + moto, no hosting.
 
@@ -230,8 +218,8 @@ def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequ
     import boto3
 
     from audiocodes_devtools.events import http_event
-    from audiocodes_devtools.vaic import stamp, start_activity
-    from bench.vaic_load import CALLER
+    from audiocodes_devtools.vaic import stamp
+    from bench.vaic_load import call_activities, disconnect_body
 
     warnings.filterwarnings("ignore", "No application metrics to publish")  # metrics are off here, as in the emulator
     os.environ.update(
@@ -280,11 +268,10 @@ def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequ
         """
         conversation = str(uuid.uuid4())
         path = f"/bench/conversation/{conversation}"
-        turns = [start_activity(conversation, CALLER)]
-        turns += [{"type": "message", "text": f"turn {t}", "parameters": {"confidence": 0.9}} for t in range(TURNS)]
+        turns = call_activities(conversation)
         requests = [("/bench", {"conversation": conversation})]
         requests += [(f"{path}/activities", {"conversation": conversation, "activities": [stamp(t)]}) for t in turns]
-        requests += [(f"{path}/disconnect", {"conversation": conversation, "reasonCode": "client-disconnected"})]
+        requests += [(f"{path}/disconnect", disconnect_body(conversation))]
         for number, (url, body) in enumerate(requests):
             recorder.take()
             started = time.perf_counter()
@@ -301,6 +288,8 @@ def in_process_caller(moto_url: str, agent: Path, token: str, recorder: TurnRequ
 
 def serial_calls(client: LoadClient, calls: int, in_process: InProcessCall) -> dict[str, Any]:
     """One call at a time, alternating the emulator and the in-process handler (same load for both)."""
+    from bench.run import summary_ms
+
     emulated: list[float] = []
     local: list[float] = []
     seconds = 0.0
@@ -313,9 +302,9 @@ def serial_calls(client: LoadClient, calls: int, in_process: InProcessCall) -> d
     return {
         "calls": calls,
         "turns": len(emulated),
-        **_ms(emulated),
+        **summary_ms(emulated),
         "rps": requests / seconds,
-        "in_process": {"turns": len(local), **_ms(local)},
+        "in_process": {"turns": len(local), **summary_ms(local)},
     }
 
 
@@ -328,6 +317,8 @@ def load_against_floor(
     each says little: the rounds alternate, each round's ratio compares two neighbouring windows, and
     the median of the ratios is the figure. Totals (turns/s, p50/p99, CPU per turn) pool all rounds.
     """
+    from bench.run import summary_ms
+
     load = {"turn_seconds": [], "requests": 0, "elapsed": 0.0, "errors": 0, "error_types": []}
     floor = {"turn_seconds": [], "elapsed": 0.0}
     load_cpu = dict.fromkeys(("front", "workers", "moto", "client"), 0.0)
@@ -352,7 +343,7 @@ def load_against_floor(
         turns = len(part["turn_seconds"])
         return {
             "turns": turns,
-            **_ms(part["turn_seconds"] or [0.0]),
+            **summary_ms(part["turn_seconds"] or [0.0]),
             "turns_per_s": turns / part["elapsed"],
             "cpu_ms": {role: seconds * 1000 / max(turns, 1) for role, seconds in spent.items()},
         }
@@ -433,13 +424,13 @@ COMPARED_HEADER = (
 def render(result: dict[str, Any]) -> str:
     serial = result["serial"]
     local = serial["in_process"]
-    gap = serial["p50"] - local["p50"]
+    gap = serial["median"] - local["median"]
     rows, cpu_rows, ceilings = [], [], []
     for measured in result["concurrent"]:
         load, floor, n = measured["load"], measured["floor"], measured["concurrency"]
         spread = f"{min(measured['ratios']):.2f}-{max(measured['ratios']):.2f}"
         rows.append(
-            f"| {n} calls at once | {load['p50']:.1f} | {load['p99']:.1f} | {load['rps']:.0f} "
+            f"| {n} calls at once | {load['median']:.1f} | {load['p99']:.1f} | {load['rps']:.0f} "
             f"| {load['turns_per_s']:.0f} | {floor['turns_per_s']:.0f} | **{measured['ratio']:.2f}x** ({spread}) "
             f"| {load['errors']} |"
         )
@@ -460,7 +451,7 @@ def render(result: dict[str, Any]) -> str:
     ):
         load, used = measured["load"], measured["load"]["cpu_ms"]
         compared.append(
-            f"| {label} | {load['p50']:.1f} | {load['p99']:.1f} | {load['turns_per_s']:.0f} "
+            f"| {label} | {load['median']:.1f} | {load['p99']:.1f} | {load['turns_per_s']:.0f} "
             f"| {measured['floor']['turns_per_s']:.0f} | {measured['ratio']:.2f}x "
             f"| {used['workers']:.2f} | {used['moto']:.2f} | {sum(used.values()):.2f} |"
         )
@@ -469,7 +460,7 @@ def render(result: dict[str, Any]) -> str:
     requests = result["call_requests"]
     return f"""## The emulator under VAIC's load pattern (`make run`, over real HTTP)
 
-Each call: create, `start`, {TURNS} messages (echo flow, no analytics), disconnect, over HTTP keep-alive
+Each call: create, `start`, {len(requests) - 3} messages (echo flow, no analytics), disconnect, over HTTP keep-alive
 from a lean load client (`bench/vaic_load.py`: `http.client`, about 0.6 ms of CPU per turn where httpx
 took 3.7 ms; VAIC runs on its own machines, and here the client shares the two cores with what it
 measures). A call's DynamoDB requests, captured from the handler in this run: create {"; ".join(requests[0])};
@@ -481,8 +472,8 @@ One call at a time ({serial["calls"]} calls, {serial["turns"]} turns, alternatin
 
 | measure | p50 (ms) | p99 (ms) |
 |---|---|---|
-| turn through the emulator | {serial["p50"]:.2f} | {serial["p99"]:.2f} |
-| the same turn, bot_api handler in-process on the same moto | {local["p50"]:.2f} | {local["p99"]:.2f} |
+| turn through the emulator | {serial["median"]:.2f} | {serial["p99"]:.2f} |
+| the same turn, bot_api handler in-process on the same moto | {local["median"]:.2f} | {local["p99"]:.2f} |
 
 Hosting adds {gap:.2f} ms per turn at the median (goal ≤ 2 ms: **{"met" if gap <= 2 else "MISSED"}**);
 {serial["rps"]:.0f} requests/s with one call at a time.

@@ -63,10 +63,7 @@ class LoadClient:
         bot_url = f"{self.base_url}/{bot}"
         conversation = str(uuid.uuid4())
         urls = parse_create_answer(bot_url, self.post(bot_url, stamp({"conversation": conversation})))
-        turns = [start_activity(conversation, CALLER)]
-        turns += [
-            {"type": "message", "text": f"turn {turn}", "parameters": {"confidence": 0.9}} for turn in range(TURNS)
-        ]
+        turns = call_activities(conversation)
         for number, activity in enumerate(turns):
             started = time.perf_counter()
             answer = self.post(urls.activities_url, {"conversation": conversation, "activities": [stamp(activity)]})
@@ -74,6 +71,15 @@ class LoadClient:
             said = check_bot_activities(conversation, answer)
             if number and not (said and said[0].get("text") == f"You said turn {number - 1}"):
                 raise AssertionError(f"turn {number - 1} was not echoed: {said}")
-        disconnect = {"conversation": conversation, "reasonCode": "client-disconnected", "reason": "Client Side"}
-        self.post(urls.disconnect_url, disconnect)
+        self.post(urls.disconnect_url, disconnect_body(conversation))
         return len(turns) + 2
+
+
+def call_activities(conversation: str) -> list[dict[str, Any]]:
+    """A call's turns, unstamped: the `start` event, then 10 messages the echo flow repeats."""
+    said = [{"type": "message", "text": f"turn {turn}", "parameters": {"confidence": 0.9}} for turn in range(TURNS)]
+    return [start_activity(conversation, CALLER), *said]
+
+
+def disconnect_body(conversation: str) -> dict[str, Any]:
+    return {"conversation": conversation, "reasonCode": "client-disconnected", "reason": "Client Side"}

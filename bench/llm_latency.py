@@ -4,8 +4,6 @@ OpenAI-compatible model server as the model."""
 
 from __future__ import annotations
 
-import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -24,11 +22,11 @@ def measure(turns: int = 60) -> dict[str, Any]:
     from audiocodes_devtools.model_server import Reply, model_server
     from audiocodes_endpoint.features.llm.openai import OpenAiProvider
     from audiocodes_endpoint.features.llm.types import ModelRequest, TextDelta
+    from bench.run import summary_ms
     from tests.e2e.conftest import demo_agent_with_echo
 
     overhead: list[float] = []
     direct: list[float] = []
-    saved = {name: os.environ.get(name) for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_PROVIDER")}
     with model_server() as model:
         # Baseline, same run: the first sentence read straight from the model server by our provider.
         provider = OpenAiProvider(base_url=model.base_url)
@@ -40,40 +38,25 @@ def measure(turns: int = 60) -> dict[str, Any]:
                     direct.append(time.monotonic() - model.served[0].written_at[0])
                     break
             time.sleep(len(PIECES) * PAUSE)  # let the server finish writing before the next script
-        os.environ.update(LLM_BASE_URL=model.base_url, LLM_MODEL="bench")
-        os.environ.pop("LLM_PROVIDER", None)
-        try:
-            with (
-                tempfile.TemporaryDirectory() as agent,
-                emulator_process(demo_agent_with_echo(Path(agent))) as emulator,
-                emulator.client("demo-llm") as vaic,
-                vaic.create() as call,
-            ):
-                call.open_socket()
-                call.start(caller="+4921154591991")
-                call.frames(10, until=lambda f: "How can I help" in (f.activities[0].get("text") or ""))
-                for i in range(turns):
-                    model.script(Reply(PIECES, delay=PAUSE))
-                    call.say(f"question {i}")
-                    frames = call.frames(10, until=lambda f: "today?" in (f.activities[0].get("text") or ""))
-                    first = next(f for f in frames if f.activities[0].get("text") == PIECES[0])
-                    overhead.append(first.received_at - model.served[0].written_at[0])
-                call.disconnect()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-    return {"turns": turns, "overhead": _ms(overhead), "direct": _ms(direct)}
-
-
-def _ms(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    return {
-        "median": statistics.median(values) * 1000,
-        "p99": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1000,
-    }
+        # Only the emulator's environment names the model server (its functions inherit it).
+        environment = {"LLM_BASE_URL": model.base_url, "LLM_MODEL": "bench", "LLM_PROVIDER": "openai"}
+        with (
+            tempfile.TemporaryDirectory() as agent,
+            emulator_process(demo_agent_with_echo(Path(agent)), **environment) as emulator,
+            emulator.client("demo-llm") as vaic,
+            vaic.create() as call,
+        ):
+            call.open_socket()
+            call.start(caller="+4921154591991")
+            call.frames(10, until=lambda f: "How can I help" in (f.activities[0].get("text") or ""))
+            for i in range(turns):
+                model.script(Reply(PIECES, delay=PAUSE))
+                call.say(f"question {i}")
+                frames = call.frames(10, until=lambda f: "today?" in (f.activities[0].get("text") or ""))
+                first = next(f for f in frames if f.activities[0].get("text") == PIECES[0])
+                overhead.append(first.received_at - model.served[0].written_at[0])
+            call.disconnect()
+    return {"turns": turns, "overhead": summary_ms(overhead), "direct": summary_ms(direct)}
 
 
 def render(result: dict[str, Any]) -> str:

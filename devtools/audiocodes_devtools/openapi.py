@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "openapi"
@@ -99,19 +100,11 @@ def _importable_handlers() -> Iterator[None]:
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"),
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
-    saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)
     for path in (ROOT, ROOT / "layers" / "runtime"):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-    try:
+    with mock.patch.dict(os.environ, settings):  # the environment as it was, afterwards
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _version() -> str:

@@ -3,6 +3,7 @@ model server as its OpenAI-compatible model (LLM_BASE_URL), over real HTTP and a
 
 import os
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
@@ -21,18 +22,10 @@ def model() -> Iterator[ModelServer]:
 
 @pytest.fixture(scope="module")
 def llm_emulator(model: ModelServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    saved = {name: os.environ.get(name) for name in ("LLM_BASE_URL", "LLM_MODEL", "LLM_PROVIDER")}
-    os.environ.update(LLM_BASE_URL=model.base_url, LLM_MODEL="scripted-model")
-    os.environ.pop("LLM_PROVIDER", None)  # the emulator chooses: openai, because LLM_BASE_URL is set
-    try:
+    with mock.patch.dict(os.environ, LLM_BASE_URL=model.base_url, LLM_MODEL="scripted-model"):
+        os.environ.pop("LLM_PROVIDER", None)  # the emulator chooses: openai, because LLM_BASE_URL is set
         with emulator_process(demo_agent_with_echo(tmp_path_factory.mktemp("agent"))) as running:
             yield running
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def texts(frame):
